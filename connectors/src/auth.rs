@@ -1,0 +1,181 @@
+//! Token acquisition and refresh on top of the `oauth2` crate.
+//!
+//! A [`TokenSource`] hands the [`crate::http::ApiClient`] a bearer token, caches it until
+//! shortly before expiry, and refreshes (refresh-token grant first, full grant if that fails)
+//! when asked. Secrets live in `oauth2`'s redacting wrappers, so `Debug` never prints them.
+
+use futures::future::BoxFuture;
+use oauth2::basic::{BasicClient, BasicRequestTokenError};
+use oauth2::{
+    AuthType, ClientId, ClientSecret, RefreshToken, ResourceOwnerPassword, ResourceOwnerUsername,
+    TokenResponse, TokenUrl,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token endpoint refused the credentials (bad secret, locked user, disabled grant).
+    #[error("the token endpoint refused the credentials: {0}")]
+    Rejected(String),
+    #[error("could not reach the token endpoint: {0}")]
+    Unreachable(String),
+    #[error("bad OAuth configuration: {0}")]
+    Config(String),
+}
+
+/// Something that yields bearer tokens.
+pub trait TokenSource: Send + Sync {
+    /// A valid access token; `refresh` forces a new one (after a 401).
+    fn token(&self, refresh: bool) -> BoxFuture<'_, Result<String, AuthError>>;
+}
+
+/// The OAuth grant a connection uses.
+#[derive(Debug, Clone)]
+pub enum Grant {
+    ClientCredentials { scope: Option<String> },
+    Password { username: String, password: ResourceOwnerPassword },
+}
+
+struct Cached {
+    access: String,
+    refresh: Option<RefreshToken>,
+    expires: Instant,
+}
+
+/// OAuth 2.0 token source for form-encoded token endpoints (client id and secret in the body).
+pub struct OAuthTokenSource {
+    client_id: ClientId,
+    client_secret: ClientSecret,
+    token_url: TokenUrl,
+    grant: Grant,
+    http: reqwest::Client,
+    cached: Mutex<Option<Cached>>,
+    /// Token requests made, for the scan record.
+    pub token_requests: Arc<AtomicU64>,
+}
+
+impl OAuthTokenSource {
+    pub fn new(
+        token_url: &str,
+        client_id: &str,
+        client_secret: ClientSecret,
+        grant: Grant,
+    ) -> Result<Self, AuthError> {
+        let http = reqwest::Client::builder()
+            // Following redirects from a token endpoint is an SSRF risk (oauth2 crate docs).
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| AuthError::Config(e.to_string()))?;
+        Ok(OAuthTokenSource {
+            client_id: ClientId::new(client_id.to_string()),
+            client_secret,
+            token_url: TokenUrl::new(token_url.to_string())
+                .map_err(|e| AuthError::Config(format!("token URL {token_url}: {e}")))?,
+            grant,
+            http,
+            cached: Mutex::new(None),
+            token_requests: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    fn client(
+        &self,
+    ) -> oauth2::Client<
+        oauth2::basic::BasicErrorResponse,
+        oauth2::basic::BasicTokenResponse,
+        oauth2::basic::BasicTokenIntrospectionResponse,
+        oauth2::StandardRevocableToken,
+        oauth2::basic::BasicRevocationErrorResponse,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointNotSet,
+        oauth2::EndpointSet,
+    > {
+        BasicClient::new(self.client_id.clone())
+            .set_client_secret(self.client_secret.clone())
+            .set_token_uri(self.token_url.clone())
+            .set_auth_type(AuthType::RequestBody)
+    }
+
+    async fn fetch(&self, refresh: Option<&RefreshToken>) -> Result<Cached, AuthError> {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+        let client = self.client();
+        let response = match (refresh, &self.grant) {
+            (Some(rt), _) => client.exchange_refresh_token(rt).request_async(&self.http).await,
+            (None, Grant::ClientCredentials { scope }) => {
+                let mut request = client.exchange_client_credentials();
+                if let Some(scope) = scope {
+                    request = request.add_scope(oauth2::Scope::new(scope.clone()));
+                }
+                request.request_async(&self.http).await
+            }
+            (None, Grant::Password { username, password }) => {
+                let username = ResourceOwnerUsername::new(username.clone());
+                client
+                    .exchange_password(&username, password)
+                    .request_async(&self.http)
+                    .await
+            }
+        }
+        .map_err(describe)?;
+        let lifetime = response.expires_in().unwrap_or(Duration::from_secs(1800));
+        Ok(Cached {
+            access: response.access_token().secret().clone(),
+            // A refresh answer may omit the refresh token: keep the one we had.
+            refresh: response.refresh_token().cloned().or_else(|| refresh.cloned()),
+            expires: Instant::now() + lifetime,
+        })
+    }
+}
+
+fn describe(error: BasicRequestTokenError<oauth2::HttpClientError<reqwest::Error>>) -> AuthError {
+    match error {
+        oauth2::RequestTokenError::ServerResponse(body) => {
+            let detail = body
+                .error_description()
+                .cloned()
+                .unwrap_or_else(|| body.error().to_string());
+            AuthError::Rejected(format!("{} ({detail})", body.error()))
+        }
+        oauth2::RequestTokenError::Request(e) => AuthError::Unreachable(e.to_string()),
+        oauth2::RequestTokenError::Parse(_, body) => {
+            let text = String::from_utf8_lossy(&body);
+            let short: String = text.chars().take(120).collect();
+            AuthError::Rejected(format!("unexpected token endpoint answer: {short}"))
+        }
+        oauth2::RequestTokenError::Other(e) => AuthError::Rejected(e),
+    }
+}
+
+impl TokenSource for OAuthTokenSource {
+    fn token(&self, refresh: bool) -> BoxFuture<'_, Result<String, AuthError>> {
+        Box::pin(async move {
+            let mut cached = self.cached.lock().await;
+            // Renew a little before expiry so a token never dies in flight.
+            let margin = Duration::from_secs(5);
+            if let Some(c) = cached.as_ref() {
+                if !refresh && c.expires > Instant::now() + margin {
+                    return Ok(c.access.clone());
+                }
+            }
+            let previous_refresh = cached.as_ref().and_then(|c| c.refresh.clone());
+            let fresh = match previous_refresh {
+                Some(rt) => match self.fetch(Some(&rt)).await {
+                    Ok(t) => t,
+                    // An expired or revoked refresh token: start over with the grant.
+                    Err(AuthError::Rejected(_)) => self.fetch(None).await?,
+                    Err(e) => return Err(e),
+                },
+                None => self.fetch(None).await?,
+            };
+            let access = fresh.access.clone();
+            *cached = Some(fresh);
+            Ok(access)
+        })
+    }
+}

@@ -1,0 +1,113 @@
+//! The connector framework and one folder per vendor.
+//!
+//! A connector is a [`Collector`]: an ordered list of resources, a `fetch` per resource (get),
+//! and a pure `transform` from the fetched vendor JSON to the normalized [`schemas::Inventory`].
+//! The jobs crate drives it resource by resource, storing each part as it lands, so a scan
+//! killed half-way resumes where it stopped. Nothing outside this crate knows a vendor's API.
+
+pub mod auth;
+pub mod http;
+pub mod servicenow;
+
+use futures::future::BoxFuture;
+use schemas::{Coverage, CoverageStatus, Evidence, Inventory};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use http::{ApiClient, ApiError, Pacing, RequestStats};
+
+/// What was read of one resource: raw vendor records and the coverage record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResourcePart {
+    pub records: Vec<serde_json::Value>,
+    pub coverage: Coverage,
+}
+
+impl ResourcePart {
+    /// A part that could not be read, with the reason, mapped to a coverage status.
+    pub fn failed(resource: &str, error: &ApiError, requests: u64) -> Self {
+        let status = match error {
+            ApiError::Forbidden(_) | ApiError::Unauthorized(_) => CoverageStatus::Forbidden,
+            ApiError::NotFound(_) => CoverageStatus::NotFound,
+            ApiError::Status { status: 400, .. } => CoverageStatus::Unsupported,
+            _ => CoverageStatus::Failed,
+        };
+        ResourcePart {
+            records: Vec::new(),
+            coverage: Coverage {
+                resource: resource.to_string(),
+                status,
+                evidence: Evidence::Unavailable,
+                requests,
+                records: 0,
+                error: Some(error.to_string()),
+            },
+        }
+    }
+}
+
+/// Parts fetched so far in a scan, by resource name.
+pub type Parts = BTreeMap<String, ResourcePart>;
+
+/// A vendor collector bound to one connection.
+pub trait Collector: Send + Sync {
+    fn provider(&self) -> &'static str;
+    /// Resource names in fetch order (later ones may use earlier parts).
+    fn resources(&self) -> Vec<String>;
+    /// Fetches one resource. Errors confined to the resource come back as a part with a
+    /// non-`collected` coverage record; `Err` means the whole scan cannot go on (for example
+    /// the credentials were refused) or should be retried later (throttled past the wait cap).
+    fn fetch<'a>(&'a self, resource: &'a str, earlier: &'a Parts) -> BoxFuture<'a, Result<ResourcePart, ApiError>>;
+    /// Pure: vendor JSON to the normalized model.
+    fn transform(&self, parts: &Parts, connection_id: &str, collected_at: &str) -> Inventory;
+    /// Request accounting for this connection.
+    fn stats(&self) -> Arc<RequestStats>;
+}
+
+/// A stored connection, as the jobs crate hands it to a connector: non-secret settings and the
+/// decrypted secrets (never logged, never serialized back out).
+#[derive(Clone)]
+pub struct ConnectionSpec {
+    pub id: String,
+    pub provider: String,
+    pub settings: serde_json::Value,
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ConnectionSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionSpec")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("settings", &self.settings)
+            .field("secrets", &format_args!("<{} redacted>", self.secrets.len()))
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("unknown provider {0:?} (known: servicenow)")]
+    UnknownProvider(String),
+    #[error("connection setting {0}")]
+    Setting(String),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+/// Builds the collector for a stored connection.
+pub fn collector(spec: &ConnectionSpec) -> Result<Box<dyn Collector>, ConnectError> {
+    match spec.provider.as_str() {
+        servicenow::PROVIDER => Ok(Box::new(servicenow::ServiceNow::from_spec(spec)?)),
+        other => Err(ConnectError::UnknownProvider(other.to_string())),
+    }
+}
+
+/// Proves a connection's credentials by obtaining a token.
+pub async fn verify(spec: &ConnectionSpec) -> Result<(), ConnectError> {
+    match spec.provider.as_str() {
+        servicenow::PROVIDER => servicenow::ServiceNow::from_spec(spec)?.verify().await,
+        other => Err(ConnectError::UnknownProvider(other.to_string())),
+    }
+}

@@ -1,0 +1,235 @@
+//! ServiceNow Now Assist / AI Agents connector (reference: shared/saas-apis/servicenow-now-assist.md).
+//!
+//! get: [`client::TableClient`] reads each table in [`plan`]; transform: [`transform::inventory`]
+//! (pure); the jobs crate stores the parts and commits the snapshot.
+
+pub mod client;
+pub mod transform;
+
+use crate::auth::{Grant, OAuthTokenSource, TokenSource};
+use crate::http::{ApiClient, ApiError, Pacing, RequestStats};
+use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart};
+use client::TableClient;
+use futures::future::BoxFuture;
+use oauth2::{ClientSecret, ResourceOwnerPassword};
+use schemas::{Coverage, CoverageStatus, Evidence, Inventory};
+use serde_json::Value;
+use std::sync::Arc;
+
+pub const PROVIDER: &str = "servicenow";
+
+/// Default pacing (reference §3.4): at most 2 in flight per instance, a gentle sustained rate.
+pub const DEFAULT_MAX_RPS: f64 = 5.0;
+pub const DEFAULT_PAGE_SIZE: usize = 500;
+/// `IN` lists are split so no URL grows past what proxies accept.
+const IN_CHUNK: usize = 100;
+
+/// One table read: which columns, which filter, and whose ids the filter needs.
+pub struct TableSpec {
+    pub table: &'static str,
+    pub fields: &'static [&'static str],
+    pub query: Query,
+}
+
+pub enum Query {
+    Fixed(&'static str),
+    /// `<column>IN<ids>` where the ids come from earlier parts.
+    IdsFrom {
+        column: &'static str,
+        sources: &'static [(&'static str, &'static str)],
+    },
+    /// Rows created in the last `days` days.
+    SinceDays { column: &'static str, days: i64 },
+}
+
+/// The collection plan, in the reference's suggested order (§2.13).
+pub fn plan() -> Vec<TableSpec> {
+    use Query::*;
+    vec![
+        TableSpec { table: "sys_store_app", fields: &["sys_id", "scope", "name", "version", "active"], query: Fixed("scopeINsn_aia,sn_va_as_service,sn_nowassist_va") },
+        TableSpec { table: "sys_properties", fields: &["sys_id", "name", "value", "type"], query: Fixed(transform::PROPERTY_QUERY) },
+        TableSpec { table: "sn_aia_property", fields: &["sys_id", "name", "value"], query: Fixed("") },
+        TableSpec { table: "sn_aia_agent", fields: &["sys_id", "name", "description", "agent_type", "channel", "record_type", "internal_name", "external_agent_configuration", "sys_created_on"], query: Fixed("") },
+        TableSpec { table: "sn_aia_agent_config", fields: &["sys_id", "agent", "active", "run_as_user", "public", "agent_descriptor", "sys_domain"], query: Fixed("") },
+        TableSpec { table: "sn_aia_tool", fields: &["sys_id", "name", "type", "script", "input_schema", "target_document_table", "active"], query: Fixed("") },
+        TableSpec { table: "sn_aia_agent_tool_m2m", fields: &["sys_id", "agent", "tool", "active", "execution_mode", "max_auto_executions"], query: Fixed("") },
+        TableSpec { table: "sn_aia_usecase", fields: &["sys_id", "name", "execution_mode", "team", "internal_name", "active"], query: Fixed("") },
+        TableSpec { table: "sn_aia_usecase_config_override", fields: &["sys_id", "usecase_configuration", "run_as_user", "active"], query: Fixed("") },
+        TableSpec { table: "sn_aia_team", fields: &["sys_id", "name"], query: Fixed("") },
+        TableSpec { table: "sn_aia_team_member", fields: &["sys_id", "team", "agent"], query: Fixed("") },
+        TableSpec { table: "sn_aia_trigger_configuration", fields: &["sys_id", "name", "active", "target_table", "trigger_flow_definition_type", "run_as", "run_as_user", "run_as_script", "usecase"], query: Fixed("") },
+        TableSpec { table: "sys_agent_access_role_configuration", fields: &["sys_id", "agent", "agent_table", "role_list", "allow_all_session_roles"], query: Fixed("") },
+        TableSpec { table: "sys_agent_access_role_mapping", fields: &["sys_id", "agent_access_config", "role"], query: Fixed("") },
+        TableSpec { table: "sn_aia_external_agent_configuration", fields: &["sys_id", "name", "active"], query: Fixed("") },
+        TableSpec { table: "sys_security_acl", fields: &["sys_id", "name", "type.name", "operation.name", "active", "decision_type", "security_attribute.name", "condition", "script", "advanced"], query: Fixed("type.nameINgen_ai_agent,gen_ai_workflow,gen_ai_agentic_usecase,gen_ai_skill") },
+        TableSpec { table: "sys_security_acl_role", fields: &["sys_id", "sys_security_acl", "sys_user_role"], query: IdsFrom { column: "sys_security_acl", sources: &[("sys_security_acl", "sys_id")] } },
+        TableSpec { table: "sys_user_role", fields: &["sys_id", "name", "elevated_privilege"], query: Fixed("") },
+        TableSpec { table: "sys_user", fields: &["sys_id", "user_name", "active", "locked_out", "web_service_access_only", "internal_integration_user", "identity_type", "last_login_time"], query: IdsFrom { column: "sys_id", sources: RUN_AS_SOURCES } },
+        TableSpec { table: "sys_user_has_role", fields: &["sys_id", "user", "role", "inherited"], query: IdsFrom { column: "user", sources: RUN_AS_SOURCES } },
+        TableSpec { table: "sys_generative_ai_provider_mapping", fields: &["sys_id", "provider", "provider_implementation", "external", "active"], query: Fixed("") },
+        TableSpec { table: "sn_nowassist_skill_config", fields: &["sys_id", "skill_id", "active"], query: Fixed("") },
+        TableSpec { table: "sys_cs_provider", fields: &["sys_id", "name", "link_account_enabled", "automatic_link_enabled", "account_link_type"], query: Fixed("") },
+        TableSpec { table: "sys_cs_provider_application", fields: &["sys_id", "name", "provider", "inbound_id", "message_auth", "message_auth.inbound_message_verification.token"], query: Fixed("") },
+        TableSpec { table: "sys_public", fields: &["sys_id", "page", "active"], query: Fixed("pageSTARTSWITHsn_va_web_client^ORpageSTARTSWITH$sn-va-web-client") },
+        TableSpec { table: "sn_aia_execution_plan", fields: &["sys_id", "agent", "sys_created_on"], query: SinceDays { column: "sys_created_on", days: 90 } },
+    ]
+}
+
+/// Where the run-as user ids live.
+const RUN_AS_SOURCES: &[(&str, &str)] = &[
+    ("sn_aia_agent_config", "run_as_user"),
+    ("sn_aia_usecase_config_override", "run_as_user"),
+    ("sn_aia_trigger_configuration", "run_as_user"),
+];
+
+pub struct ServiceNow {
+    tables: TableClient,
+    tokens: Arc<OAuthTokenSource>,
+}
+
+impl ServiceNow {
+    pub fn from_spec(spec: &ConnectionSpec) -> Result<Self, ConnectError> {
+        let setting = |k: &str| spec.settings.get(k).and_then(Value::as_str).map(str::to_string);
+        let instance_url = setting("instance_url")
+            .ok_or_else(|| ConnectError::Setting("instance_url is missing".into()))?
+            .trim_end_matches('/')
+            .to_string();
+        url::Url::parse(&instance_url)
+            .map_err(|e| ConnectError::Setting(format!("instance_url {instance_url:?}: {e}")))?;
+        let client_id = setting("client_id").ok_or_else(|| ConnectError::Setting("client_id is missing".into()))?;
+        let secret = spec
+            .secrets
+            .get("client_secret")
+            .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?;
+        let grant = match (setting("username"), spec.secrets.get("password")) {
+            (Some(username), Some(password)) => Grant::Password {
+                username,
+                password: ResourceOwnerPassword::new(password.clone()),
+            },
+            (Some(_), None) => return Err(ConnectError::Setting("password is missing for the password grant".into())),
+            _ => Grant::ClientCredentials { scope: None },
+        };
+        let tokens = Arc::new(
+            OAuthTokenSource::new(
+                &format!("{instance_url}/oauth_token.do"),
+                &client_id,
+                ClientSecret::new(secret.clone()),
+                grant,
+            )
+            .map_err(|e| ConnectError::Api(e.into()))?,
+        );
+        let pacing = Pacing {
+            max_rps: spec.settings.get("max_rps").and_then(Value::as_f64).unwrap_or(DEFAULT_MAX_RPS),
+            ..Pacing::default()
+        };
+        let page_size = spec
+            .settings
+            .get("page_size")
+            .and_then(Value::as_u64)
+            .map(|n| n as usize)
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+            .max(1);
+        let api = ApiClient::new(tokens.clone() as Arc<dyn TokenSource>, pacing)?;
+        Ok(ServiceNow {
+            tables: TableClient { api, instance_url, page_size },
+            tokens,
+        })
+    }
+
+    /// Obtains a token: proves the credentials without reading any table.
+    pub async fn verify(&self) -> Result<(), ConnectError> {
+        self.tokens.token(true).await.map_err(|e| ConnectError::Api(e.into()))?;
+        Ok(())
+    }
+
+    async fn fetch_table(&self, spec: &TableSpec, earlier: &Parts) -> Result<ResourcePart, ApiError> {
+        let resource = format!("{PROVIDER}.{}", spec.table);
+        let queries: Vec<String> = match &spec.query {
+            Query::Fixed(q) => vec![q.to_string()],
+            Query::SinceDays { column, days } => {
+                let since = chrono::Utc::now() - chrono::Duration::days(*days);
+                vec![format!("{column}>={}", since.format("%Y-%m-%d %H:%M:%S"))]
+            }
+            Query::IdsFrom { column, sources } => {
+                let mut ids: Vec<String> = sources
+                    .iter()
+                    .filter_map(|(table, field)| earlier.get(&format!("{PROVIDER}.{table}")).map(|p| (p, *field)))
+                    .flat_map(|(part, field)| part.records.iter().map(move |r| transform::text(r, field).to_string()))
+                    .filter(|id| !id.is_empty())
+                    .collect();
+                ids.sort();
+                ids.dedup();
+                ids.chunks(IN_CHUNK).map(|chunk| format!("{column}IN{}", chunk.join(","))).collect()
+            }
+        };
+        let mut records = Vec::new();
+        let mut requests = 0;
+        for query in queries {
+            match self.tables.read(spec.table, spec.fields, &query).await {
+                Ok(read) => {
+                    requests += read.requests;
+                    records.extend(read.records);
+                }
+                Err(failure) => {
+                    requests += failure.requests;
+                    // Credentials refused or throttled past patience: the scan cannot go on now.
+                    if matches!(failure.error, ApiError::Auth(_) | ApiError::Throttled { .. }) {
+                        return Err(failure.error);
+                    }
+                    let mut part = ResourcePart::failed(&resource, &failure.error, requests);
+                    if matches!(failure.error, ApiError::Forbidden(_)) && !query.is_empty() {
+                        // §8.7: a 403 on a filtered read can mean an unknown or unreadable
+                        // filter column, not only an unreadable table.
+                        part.coverage.error = Some(format!(
+                            "{} (the table or a column in the filter is not readable by the integration user)",
+                            failure.error
+                        ));
+                    }
+                    return Ok(part);
+                }
+            }
+        }
+        let count = records.len() as u64;
+        Ok(ResourcePart {
+            records,
+            coverage: Coverage {
+                resource,
+                status: CoverageStatus::Collected,
+                evidence: Evidence::Api,
+                requests,
+                records: count,
+                error: None,
+            },
+        })
+    }
+}
+
+impl Collector for ServiceNow {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn resources(&self) -> Vec<String> {
+        plan().iter().map(|s| format!("{PROVIDER}.{}", s.table)).collect()
+    }
+
+    fn fetch<'a>(&'a self, resource: &'a str, earlier: &'a Parts) -> BoxFuture<'a, Result<ResourcePart, ApiError>> {
+        Box::pin(async move {
+            let table = resource.strip_prefix("servicenow.").unwrap_or(resource);
+            let specs = plan();
+            let spec = specs.iter().find(|s| s.table == table).ok_or_else(|| ApiError::Status {
+                status: 400,
+                message: format!("unknown ServiceNow resource {resource}"),
+            })?;
+            self.fetch_table(spec, earlier).await
+        })
+    }
+
+    fn transform(&self, parts: &Parts, connection_id: &str, collected_at: &str) -> Inventory {
+        transform::inventory(parts, connection_id, collected_at)
+    }
+
+    fn stats(&self) -> Arc<RequestStats> {
+        self.tables.api.stats.clone()
+    }
+}

@@ -1,0 +1,376 @@
+//! The normalized posture model: what every connector produces and what the engine reads.
+//!
+//! One [`Inventory`] per connection per scan. The typed core is deliberately small; vendor
+//! detail that a rule may need lives in each record's `attributes` map.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Free-form vendor detail kept beside the typed core (values as JSON).
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+/// Everything one connection exposed in one scan, after transformation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Inventory {
+    /// Vendor key, e.g. `servicenow`.
+    pub provider: String,
+    /// The connection this inventory was collected through.
+    pub connection_id: String,
+    /// RFC 3339 time the collection finished.
+    pub collected_at: String,
+    #[serde(default)]
+    pub principals: Vec<Principal>,
+    #[serde(default)]
+    pub agents: Vec<Agent>,
+    #[serde(default)]
+    pub tools: Vec<Tool>,
+    #[serde(default)]
+    pub data_stores: Vec<DataStore>,
+    #[serde(default)]
+    pub grants: Vec<Grant>,
+    #[serde(default)]
+    pub settings: Vec<AiSetting>,
+    #[serde(default)]
+    pub untrusted_inputs: Vec<UntrustedInput>,
+    /// One record per resource the connector tried to read: what was seen and what was not.
+    #[serde(default)]
+    pub coverage: Vec<Coverage>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    User,
+    Group,
+    Role,
+    ServiceAccount,
+    AiIdentity,
+    App,
+    Guest,
+    Anonymous,
+    Everyone,
+    AuthenticatedUsers,
+    External,
+}
+
+/// Someone or something that can hold rights or invoke an agent.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Principal {
+    pub id: String,
+    pub kind: PrincipalKind,
+    pub name: String,
+    /// Holds an elevated (admin-like) right, as the connector judged from the vendor's roles.
+    pub privileged: bool,
+    /// Vendor role names held, directly or inherited.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+/// Whose identity an agent uses when it acts.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunIdentity {
+    /// The invoking user's own rights (possibly narrowed by a role mask).
+    Invoker,
+    /// A fixed principal named by `run_as`.
+    Fixed,
+    /// Set by a script or otherwise not knowable statically.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Autonomy {
+    /// A human approves each action.
+    Supervised,
+    /// Actions run without approval.
+    Autonomous,
+}
+
+/// An AI agent, copilot, workflow or app that acts on data.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Agent {
+    pub id: String,
+    /// e.g. `now_assist_agent`, `now_assist_workflow`, `copilot_studio_agent`.
+    pub kind: String,
+    pub name: String,
+    pub owner: Option<String>,
+    pub identity: RunIdentity,
+    /// Principal id of the fixed run-as identity when `identity` is `fixed`.
+    pub run_as: Option<String>,
+    /// Roles the invoker's rights are narrowed to (role masking); `None` means no mask.
+    pub role_mask: Option<Vec<String>>,
+    /// Principal ids allowed to invoke the agent (may include the special
+    /// `anonymous`, `everyone`, `authenticated_users` principals).
+    #[serde(default)]
+    pub audience: Vec<String>,
+    /// True when the connector could not read who may invoke the agent.
+    #[serde(default)]
+    pub audience_unknown: bool,
+    #[serde(default)]
+    pub channels: Vec<String>,
+    pub autonomy: Autonomy,
+    #[serde(default)]
+    pub tools: Vec<ToolBinding>,
+    /// Data store ids the agent grounds on.
+    #[serde(default)]
+    pub knowledge: Vec<String>,
+    /// Groups of agents that may recruit each other (multi-agent teams).
+    #[serde(default)]
+    pub teams: Vec<String>,
+    pub active: bool,
+    pub last_used: Option<String>,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+/// An agent's use of a tool, with the per-binding execution mode.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ToolBinding {
+    pub tool_id: String,
+    pub autonomy: Autonomy,
+    pub active: bool,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    Read,
+    Write,
+    SendExternal,
+    ExecuteCode,
+}
+
+/// An action an agent can take.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Tool {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Data store ids the tool reads or writes (`*` = any).
+    #[serde(default)]
+    pub targets: Vec<String>,
+    pub active: bool,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+/// Somewhere data lives: a table, a site, a mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct DataStore {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// `public`, `internal`, `confidential` or `restricted`; `None` when unknown.
+    pub sensitivity: Option<String>,
+    pub external_sharing: Option<String>,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Read,
+    Write,
+    Admin,
+}
+
+/// A right held by a principal over a target (a data store, an agent, or the tenant).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Grant {
+    pub holder: String,
+    pub target: String,
+    /// The vendor's own name for the permission.
+    pub permission: String,
+    pub level: Level,
+    /// `tenant` or `resource`.
+    pub scope: String,
+    pub consent: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingSource {
+    /// Read from the vendor.
+    Explicit,
+    /// Not set on the vendor side; the documented platform default applies.
+    Default,
+}
+
+/// One AI-relevant tenant setting, with its effective value.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct AiSetting {
+    /// Stable key, `<provider>.<vendor name>`.
+    pub key: String,
+    pub value: serde_json::Value,
+    pub scope: String,
+    pub source: SettingSource,
+}
+
+/// A way content from outside the trust boundary reaches an agent.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct UntrustedInput {
+    pub id: String,
+    /// `inbound_email`, `record_trigger`, `public_chat`, `chat_channel`, `external_agent`, ...
+    pub kind: String,
+    pub name: String,
+    /// Agent ids the input reaches.
+    #[serde(default)]
+    pub reaches: Vec<String>,
+    /// True when no sign-in is needed to send content through it.
+    pub unauthenticated: bool,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageStatus {
+    Collected,
+    Forbidden,
+    NotFound,
+    Unsupported,
+    NotLicensed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    Api,
+    AuditLogInferred,
+    Manual,
+    Unavailable,
+}
+
+/// What happened when the connector tried to read one resource.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Coverage {
+    /// `<provider>.<vendor resource>`, e.g. `servicenow.sn_aia_agent`.
+    pub resource: String,
+    pub status: CoverageStatus,
+    pub evidence: Evidence,
+    pub requests: u64,
+    pub records: u64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatus {
+    Open,
+    Resolved,
+}
+
+/// A node on an exposure path.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct PathNode {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+}
+
+/// An edge on an exposure path: `from` and `to` index into `nodes`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct PathEdge {
+    pub from: usize,
+    pub to: usize,
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ExposurePath {
+    pub nodes: Vec<PathNode>,
+    pub edges: Vec<PathEdge>,
+}
+
+/// Framework mappings of a rule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Frameworks {
+    #[serde(default)]
+    pub owasp_llm_2025: Vec<String>,
+    #[serde(default)]
+    pub owasp_agentic: Vec<String>,
+    #[serde(default)]
+    pub mitre_atlas: Vec<String>,
+    #[serde(default)]
+    pub nist_ai_rmf: Vec<String>,
+}
+
+/// The resource a finding is about.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct FindingResource {
+    pub id: String,
+    /// `agent`, `tool`, `principal`, `tenant`, `untrusted_input`, `path`, ...
+    pub kind: String,
+    pub name: String,
+    pub provider: String,
+    pub connection_id: String,
+}
+
+/// A failed rule on one resource (or one exposure path), tracked over time.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Finding {
+    /// Stable: the same rule on the same resource (or path) keeps its fingerprint across scans.
+    pub fingerprint: String,
+    pub rule_id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub status: FindingStatus,
+    pub resource: FindingResource,
+    pub message: String,
+    /// The values the rule looked at.
+    pub evidence: serde_json::Value,
+    /// The exposure path, for path rules.
+    pub path: Option<ExposurePath>,
+    pub remediation: String,
+    pub frameworks: Frameworks,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// The JSON Schema documents this crate publishes, by file name.
+pub fn json_schemas() -> Vec<(&'static str, String)> {
+    let inventory = schemars::schema_for!(Inventory);
+    let finding = schemars::schema_for!(Vec<Finding>);
+    vec![
+        (
+            "inventory.schema.json",
+            serde_json::to_string_pretty(&inventory).expect("schema serializes") + "\n",
+        ),
+        (
+            "finding.schema.json",
+            serde_json::to_string_pretty(&finding).expect("schema serializes") + "\n",
+        ),
+    ]
+}

@@ -1,1 +1,14 @@
+//! Rule loading and evaluation, the access graph and exposure paths, finding reconciliation.
+//!
+//! The engine never imports a connector: it reads only the normalized model (`schemas`).
+//! Vendor knowledge lives in the rule files under `rules/<vendor>/`.
 
+pub mod evaluate;
+pub mod graph;
+pub mod reconcile;
+pub mod rules;
+pub mod view;
+
+pub use evaluate::{evaluate, fingerprint, Evaluation, Outcome, RuleResult};
+pub use reconcile::reconcile;
+pub use rules::{Rule, RuleError, RuleSet};

@@ -267,6 +267,13 @@ fn role_masks(parts: &Parts, roles: &Roles) -> HashMap<String, Option<Vec<String
     out
 }
 
+fn mask_has_elevated(masks: &HashMap<String, Option<Vec<String>>>, sys_id: &str, roles: &Roles) -> bool {
+    masks
+        .get(sys_id)
+        .and_then(|m| m.as_ref())
+        .is_some_and(|names| names.iter().any(|n| roles.elevated(n)))
+}
+
 fn autonomy(mode: &str) -> Autonomy {
     if mode == "autopilot" {
         Autonomy::Autonomous
@@ -428,6 +435,7 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
                 ("has_own_acl".to_string(), json!(own_acl)),
                 ("role_mask_read".to_string(), json!(masks_read)),
                 ("role_mask_configured".to_string(), json!(masks.contains_key(sys_id))),
+                ("role_mask_has_elevated".to_string(), json!(mask_has_elevated(&masks, sys_id, &roles))),
                 ("activity_read".to_string(), json!(activity_read)),
                 ("reads_user_content".to_string(), json!(reads_user_content)),
                 ("created_on".to_string(), json!(text(a, "sys_created_on"))),
@@ -471,9 +479,12 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             last_used: None,
             attributes: [
                 ("internal_name".to_string(), json!(text(w, "internal_name"))),
+                ("public_flag".to_string(), json!(false)),
+                ("reads_user_content".to_string(), json!(false)),
                 ("has_own_acl".to_string(), json!(own_acl)),
                 ("role_mask_read".to_string(), json!(masks_read)),
                 ("role_mask_configured".to_string(), json!(masks.contains_key(sys_id))),
+                ("role_mask_has_elevated".to_string(), json!(mask_has_elevated(&masks, sys_id, &roles))),
                 ("activity_read".to_string(), json!(false)),
             ]
             .into_iter()
@@ -549,6 +560,20 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
         });
     }
 
+    // Everything on the instance: what an elevated identity can read and write.
+    if grants.iter().any(|g| g.level == Level::Admin) {
+        data_stores.insert(
+            format!("{P}:instance"),
+            DataStore {
+                id: format!("{P}:instance"),
+                kind: "servicenow_instance".into(),
+                name: "All records on the instance".into(),
+                sensitivity: Some("restricted".into()),
+                external_sharing: None,
+                attributes: Default::default(),
+            },
+        );
+    }
     let settings = settings(parts);
     let untrusted_inputs = untrusted_inputs(parts, &agents, &settings);
     let coverage = parts.values().map(|p| p.coverage.clone()).collect();
@@ -743,6 +768,7 @@ fn untrusted_inputs(parts: &Parts, agents: &[Agent], settings: &[AiSetting]) -> 
                 ("account_link_type".to_string(), json!(link_type)),
                 ("shared_static_token".to_string(), json!(shared_static_token)),
                 ("token_readable".to_string(), json!(tokens.iter().any(|t| !t.is_empty()))),
+                ("applications".to_string(), json!(tokens.len())),
             ]
             .into_iter()
             .collect(),

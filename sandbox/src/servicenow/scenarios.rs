@@ -522,8 +522,8 @@ pub fn clean() -> Tables {
         "var gr = new GlideRecordSecure('incident'); gr.addActiveQuery(); gr.query();",
     );
     bind(&mut t, &ops, &create, "copilot", "3");
+    bind(&mut t, &ops, &script, "copilot", "2");
     bind(&mut t, &triage, &lookup, "copilot", "5");
-    bind(&mut t, &triage, &script, "copilot", "2");
     // Separate teams: the reader cannot recruit the writer.
     for (label, member) in [("team:ops", &ops), ("team:triage", &triage)] {
         let team = sid(label);

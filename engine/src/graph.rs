@@ -1,0 +1,264 @@
+//! The access graph: who can invoke an agent, whom it runs as, what its tools read, write or
+//! send out, which untrusted inputs reach it, which agents can recruit each other; and the
+//! search for exposure paths over it.
+
+use crate::view::{to_cel, Index};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use schemas::*;
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+
+pub struct Node {
+    pub id: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub connection_id: String,
+    pub provider: String,
+    /// What a path predicate sees as `node`.
+    pub view: cel::Value,
+}
+
+pub struct AccessGraph {
+    pub graph: DiGraph<Node, &'static str>,
+    by_id: HashMap<String, NodeIndex>,
+}
+
+pub const EXTERNAL_SINK: &str = "external";
+
+impl AccessGraph {
+    pub fn build(inventories: &[Inventory]) -> Self {
+        let mut g = AccessGraph {
+            graph: DiGraph::new(),
+            by_id: HashMap::new(),
+        };
+        for inv in inventories {
+            let ix = Index::new(inv);
+            let add = |g: &mut AccessGraph, id: &str, kind: &'static str, name: &str, view: Value| {
+                g.node(inv, id, kind, name, view);
+            };
+            for p in &inv.principals {
+                add(&mut g, &p.id, "principal", &p.name, json!({
+                    "principal_kind": p.kind, "privileged": p.privileged, "roles": p.roles, "attributes": p.attributes,
+                }));
+            }
+            for a in &inv.agents {
+                add(&mut g, &a.id, "agent", &a.name, json!({
+                    "agent_kind": a.kind, "identity": a.identity, "active": a.active, "autonomy": a.autonomy,
+                    "channels": a.channels, "attributes": a.attributes,
+                }));
+            }
+            for t in &inv.tools {
+                add(&mut g, &t.id, "tool", &t.name, json!({
+                    "tool_kind": t.kind, "capabilities": t.capabilities, "active": t.active, "attributes": t.attributes,
+                }));
+            }
+            for d in &inv.data_stores {
+                add(&mut g, &d.id, "data_store", &d.name, json!({
+                    "store_kind": d.kind, "sensitivity": d.sensitivity, "external_sharing": d.external_sharing,
+                    "attributes": d.attributes,
+                }));
+            }
+            for i in &inv.untrusted_inputs {
+                add(&mut g, &i.id, "untrusted_input", &i.name, json!({
+                    "input_kind": i.kind, "unauthenticated": i.unauthenticated, "attributes": i.attributes,
+                }));
+            }
+            for team in ix.teams.keys() {
+                add(&mut g, team, "team", team, json!({}));
+            }
+            let sink = format!("{}:{EXTERNAL_SINK}", inv.connection_id);
+            add(&mut g, &sink, "sink", "Outside the organisation", json!({}));
+
+            for a in &inv.agents {
+                for p in &a.audience {
+                    g.edge(p, &a.id, "invokes");
+                }
+                if let Some(p) = &a.run_as {
+                    g.edge(&a.id, p, "runs_as");
+                }
+                for b in a.tools.iter().filter(|b| b.active) {
+                    g.edge(&a.id, &b.tool_id, "uses");
+                }
+                for d in &a.knowledge {
+                    g.edge(&a.id, d, "grounds_on");
+                }
+                for t in &a.teams {
+                    g.edge(&a.id, t, "member_of");
+                    g.edge(t, &a.id, "recruits");
+                }
+            }
+            for i in &inv.untrusted_inputs {
+                for a in &i.reaches {
+                    g.edge(&i.id, a, "ingests");
+                }
+            }
+            for t in &inv.tools {
+                for d in &t.targets {
+                    if t.capabilities.contains(&Capability::Read) {
+                        g.edge(&t.id, d, "reads");
+                    }
+                    if t.capabilities.iter().any(|c| matches!(c, Capability::Write | Capability::ExecuteCode)) {
+                        g.edge(&t.id, d, "writes");
+                    }
+                }
+                if t.capabilities.contains(&Capability::SendExternal) {
+                    g.edge(&t.id, &sink, "sends_to");
+                }
+            }
+            for grant in &inv.grants {
+                g.edge(&grant.holder, &grant.target, "has_access");
+            }
+        }
+        g
+    }
+
+    fn node(&mut self, inv: &Inventory, id: &str, kind: &'static str, name: &str, extra: Value) {
+        if self.by_id.contains_key(id) {
+            return;
+        }
+        let mut view = extra;
+        view["kind"] = json!(kind);
+        view["id"] = json!(id);
+        view["name"] = json!(name);
+        view["provider"] = json!(inv.provider);
+        let index = self.graph.add_node(Node {
+            id: id.to_string(),
+            kind,
+            name: name.to_string(),
+            connection_id: inv.connection_id.clone(),
+            provider: inv.provider.clone(),
+            view: to_cel(&view),
+        });
+        self.by_id.insert(id.to_string(), index);
+    }
+
+    fn edge(&mut self, from: &str, to: &str, kind: &'static str) {
+        // Edges to things the inventory did not describe are dropped, not invented.
+        if let (Some(a), Some(b)) = (self.by_id.get(from), self.by_id.get(to)) {
+            self.graph.add_edge(*a, *b, kind);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.graph.node_count() == 0
+    }
+
+    /// Shortest path from `start` to any node in `targets` that passes a node in `via`
+    /// (not the start) and, if given, an edge of kind `through`; at most `max_hops` edges.
+    /// Returns one path per reached target; each step names the edge kind that led into it.
+    pub fn paths_from(
+        &self,
+        start: NodeIndex,
+        via: &[bool],
+        targets: &[bool],
+        through: Option<&str>,
+        max_hops: usize,
+    ) -> Vec<Vec<(NodeIndex, Option<&'static str>)>> {
+        // State: (node, passed a via node, passed the required edge kind).
+        type State = (NodeIndex, bool, bool);
+        let need_through = through.is_none();
+        let mut parent: HashMap<State, (State, &'static str)> = HashMap::new();
+        let mut depth: HashMap<State, usize> = HashMap::new();
+        let first: State = (start, false, need_through);
+        depth.insert(first, 0);
+        let mut queue = VecDeque::from([first]);
+        let mut found: Vec<State> = Vec::new();
+        let mut reached_targets = std::collections::HashSet::new();
+        while let Some(state) = queue.pop_front() {
+            let d = depth[&state];
+            let (node, passed_via, passed_through) = state;
+            if passed_via && passed_through && targets[node.index()] && node != start && reached_targets.insert(node) {
+                found.push(state);
+                continue;
+            }
+            if d == max_hops {
+                continue;
+            }
+            for edge in self.graph.edges(node) {
+                let next_node = edge.target();
+                let next: State = (
+                    next_node,
+                    passed_via || via[next_node.index()],
+                    passed_through || through == Some(*edge.weight()),
+                );
+                if next_node == start || depth.contains_key(&next) {
+                    continue;
+                }
+                // An agent recruited by its own team is not a new hop.
+                if *edge.weight() == "recruits" && parent.get(&state).is_some_and(|(p, _)| p.0 == next_node) {
+                    continue;
+                }
+                depth.insert(next, d + 1);
+                parent.insert(next, (state, edge.weight()));
+                queue.push_back(next);
+            }
+        }
+        found
+            .into_iter()
+            .map(|end| {
+                // Walk back to the start; each step records the edge kind that led into it.
+                let mut steps = Vec::new();
+                let mut cursor = end;
+                while let Some((prev, kind)) = parent.get(&cursor) {
+                    steps.push((cursor.0, Some(*kind)));
+                    cursor = *prev;
+                }
+                steps.push((cursor.0, None));
+                steps.reverse();
+                steps
+            })
+            .collect()
+    }
+
+    /// Nodes reachable from `start` within `max_hops`, with the first path to each.
+    pub fn reachable(&self, start: NodeIndex, max_hops: usize) -> HashMap<NodeIndex, (NodeIndex, &'static str)> {
+        let mut parent = HashMap::new();
+        let mut depth = HashMap::from([(start, 0usize)]);
+        let mut queue = VecDeque::from([start]);
+        while let Some(n) = queue.pop_front() {
+            if depth[&n] == max_hops {
+                continue;
+            }
+            for e in self.graph.edges(n) {
+                if !depth.contains_key(&e.target()) {
+                    depth.insert(e.target(), depth[&n] + 1);
+                    parent.insert(e.target(), (n, *e.weight()));
+                    queue.push_back(e.target());
+                }
+            }
+        }
+        parent
+    }
+
+    pub fn index_of(&self, id: &str) -> Option<NodeIndex> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The path as evidence.
+    pub fn exposure_path(&self, steps: &[(NodeIndex, Option<&'static str>)]) -> ExposurePath {
+        let nodes = steps
+            .iter()
+            .map(|(n, _)| {
+                let node = &self.graph[*n];
+                PathNode {
+                    id: node.id.clone(),
+                    kind: node.kind.to_string(),
+                    name: node.name.clone(),
+                }
+            })
+            .collect();
+        let edges = (1..steps.len())
+            .map(|i| PathEdge {
+                from: i - 1,
+                to: i,
+                kind: steps[i].1.unwrap_or("edge").to_string(),
+            })
+            .collect();
+        ExposurePath { nodes, edges }
+    }
+}

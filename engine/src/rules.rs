@@ -1,0 +1,263 @@
+//! Rules are data: YAML files with metadata and a CEL condition over one resource, or a path
+//! condition over the access graph. Built-in rules are embedded at compile time; extra
+//! directories load at run time. A broken file is reported with its path, line and reason.
+
+use cel::Program;
+use schemas::{Frameworks, Severity};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// The resource kinds a rule can be about.
+pub const RESOURCE_KINDS: &[&str] = &["agent", "tool", "principal", "untrusted_input", "tenant", "path"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    /// Vendor the rule reads (`servicenow`, ...) or `any`.
+    pub provider: String,
+    pub resource: String,
+    /// Coverage resources that must have been collected, else the result is not_assessed.
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Selects which resources the rule is about; others get no result.
+    #[serde(default)]
+    pub applies_to: Option<String>,
+    /// The failure condition over one resource.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// The failure condition over the access graph.
+    #[serde(default)]
+    pub path: Option<PathSpec>,
+    /// Named CEL expressions whose values are recorded as evidence on failure.
+    #[serde(default)]
+    pub evidence: BTreeMap<String, String>,
+    pub rationale: String,
+    pub remediation: String,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub frameworks: Frameworks,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSpec {
+    pub from: String,
+    pub via: String,
+    pub to: String,
+    /// The `via` node must also reach a node matching this (the lethal trifecta's third leg).
+    #[serde(default)]
+    pub also_reaches: Option<String>,
+    /// An edge kind the path must include (e.g. `recruits` for agent-to-agent hand-offs).
+    #[serde(default)]
+    pub through: Option<String>,
+    #[serde(default = "default_hops")]
+    pub max_hops: usize,
+}
+
+fn default_hops() -> usize {
+    6
+}
+
+/// A rule ready to run: its metadata and compiled programs.
+pub struct Rule {
+    pub meta: RuleFile,
+    pub source: String,
+    pub applies_to: Option<Program>,
+    pub when: Option<Program>,
+    pub path: Option<CompiledPath>,
+    pub evidence: Vec<(String, Program)>,
+}
+
+pub struct CompiledPath {
+    pub from: Program,
+    pub via: Program,
+    pub to: Program,
+    pub also_reaches: Option<Program>,
+    pub through: Option<String>,
+    pub max_hops: usize,
+}
+
+/// A problem with one rule file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file, line, self.reason),
+            None => write!(f, "{}: {}", self.file, self.reason),
+        }
+    }
+}
+
+/// The line on which `key:` first appears, for pointing at a CEL error.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    let wanted = format!("{key}:");
+    text.lines().position(|l| l.trim_start().starts_with(&wanted)).map(|i| i + 1)
+}
+
+/// Parses and compiles one rule file.
+pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
+    let error = |line: Option<usize>, reason: String| RuleError {
+        file: file.to_string(),
+        line,
+        reason,
+    };
+    let meta: RuleFile = serde_yaml_ng::from_str(text).map_err(|e| {
+        let line = e.location().map(|l| l.line());
+        error(line, e.to_string())
+    })?;
+    if !RESOURCE_KINDS.contains(&meta.resource.as_str()) {
+        return Err(error(
+            line_of(text, "resource"),
+            format!("unknown resource {:?} (one of {})", meta.resource, RESOURCE_KINDS.join(", ")),
+        ));
+    }
+    let program = |key: &str, source: &str| {
+        Program::compile(source).map_err(|e| error(line_of(text, key), format!("{key}: CEL does not parse: {e}")))
+    };
+    let (when, path) = match (&meta.resource[..], &meta.when, &meta.path) {
+        ("path", None, Some(p)) => (
+            None,
+            Some(CompiledPath {
+                from: program("from", &p.from)?,
+                via: program("via", &p.via)?,
+                to: program("to", &p.to)?,
+                also_reaches: p.also_reaches.as_deref().map(|s| program("also_reaches", s)).transpose()?,
+                through: p.through.clone(),
+                max_hops: p.max_hops.clamp(1, 12),
+            }),
+        ),
+        ("path", _, _) => return Err(error(None, "a path rule needs `path:` (from, via, to) and no `when:`".into())),
+        (_, Some(w), None) => (Some(program("when", w)?), None),
+        (_, _, _) => return Err(error(None, "a resource rule needs `when:` and no `path:`".into())),
+    };
+    let applies_to = meta.applies_to.as_deref().map(|s| program("applies_to", s)).transpose()?;
+    let evidence = meta
+        .evidence
+        .iter()
+        .map(|(name, source)| Ok((name.clone(), program(name, source)?)))
+        .collect::<Result<Vec<_>, RuleError>>()?;
+    Ok(Rule {
+        source: file.to_string(),
+        meta,
+        applies_to,
+        when,
+        path,
+        evidence,
+    })
+}
+
+/// A set of rules with unique ids.
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The rules embedded in the binary. They are tested, so a failure here is a build defect.
+    pub fn builtin() -> Result<RuleSet, Vec<RuleError>> {
+        let mut set = RuleSet { rules: Vec::new() };
+        let errors: Vec<RuleError> = BUILTIN_RULES
+            .iter()
+            .filter_map(|(file, text)| match compile(&format!("builtin:{file}"), text) {
+                Ok(rule) => {
+                    set.rules.push(rule);
+                    None
+                }
+                Err(e) => Some(e),
+            })
+            .collect();
+        if errors.is_empty() {
+            set.check_unique().map(|_| set)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Loads every `*.yaml`/`*.yml` below `dir`; returns all errors, not just the first.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Vec<RuleError>> {
+        let mut files = Vec::new();
+        walk(dir, &mut files).map_err(|e| {
+            vec![RuleError {
+                file: dir.display().to_string(),
+                line: None,
+                reason: e.to_string(),
+            }]
+        })?;
+        files.sort();
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for path in files {
+            let name = path.display().to_string();
+            match std::fs::read_to_string(&path) {
+                Ok(text) => match compile(&name, &text) {
+                    Ok(rule) => rules.push(rule),
+                    Err(e) => errors.push(e),
+                },
+                Err(e) => errors.push(RuleError {
+                    file: name,
+                    line: None,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(rules)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Adds rules (from extra directories); ids must stay unique.
+    pub fn extend(&mut self, rules: Vec<Rule>) -> Result<(), Vec<RuleError>> {
+        self.rules.extend(rules);
+        self.check_unique()
+    }
+
+    fn check_unique(&self) -> Result<(), Vec<RuleError>> {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut errors = Vec::new();
+        for rule in &self.rules {
+            if let Some(first) = seen.insert(&rule.meta.id, &rule.source) {
+                errors.push(RuleError {
+                    file: rule.source.clone(),
+                    line: None,
+                    reason: format!("rule id {} is already defined in {first}", rule.meta.id),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.meta.id == id)
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,1 +1,16 @@
+//! Schema migrations (sea-orm-migration), applied automatically at start on SQLite and
+//! PostgreSQL alike. Times are stored as RFC 3339 text and documents as JSON text so both
+//! databases read them the same way.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

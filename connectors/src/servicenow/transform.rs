@@ -319,7 +319,7 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             data_stores.entry(table_id(table)).or_insert_with(|| DataStore {
                 id: table_id(table),
                 kind: "servicenow_table".into(),
-                name: table.clone(),
+                name: if table == "*" { "Any table (*)".to_string() } else { table.clone() },
                 sensitivity: Some(sensitivity(table).into()),
                 external_sharing: None,
                 attributes: [("user_written".to_string(), json!(USER_WRITTEN_TABLES.contains(&table.as_str()) || table == "*"))]

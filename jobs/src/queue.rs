@@ -1,0 +1,186 @@
+//! The job queue: apalis with SQLite storage by default and PostgreSQL storage when the
+//! database is PostgreSQL, sharing the store's connection pool.
+//!
+//! Jobs: `CollectJob` (one scan of one connection) and `EvaluateJob` (one tenant). Both are
+//! idempotent, so a retry or an orphan re-enqueue after a crash is safe.
+
+use crate::work::{self, Runtime, WorkError};
+use apalis::prelude::*;
+use apalis_postgres::{PgPool, PostgresStorage};
+use apalis_sqlite::{SqlitePool, SqliteStorage};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CollectJob {
+    pub scan_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvaluateJob {
+    pub tenant_id: String,
+}
+
+pub const COLLECT_QUEUE: &str = "aispm::collect";
+pub const EVALUATE_QUEUE: &str = "aispm::evaluate";
+/// Tries per job; a collect job resumes from its stored parts each time.
+pub const COLLECT_ATTEMPTS: usize = 5;
+pub const EVALUATE_ATTEMPTS: usize = 3;
+/// Collect jobs in flight per process (different connections in parallel).
+const COLLECT_CONCURRENCY: usize = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue storage: {0}")]
+    Storage(String),
+}
+
+#[derive(Clone)]
+pub enum Queue {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Heartbeats every few seconds: a worker killed mid-job is noticed quickly and its job
+/// re-enqueued (at once by the next worker with its name, by any other after 3 missed beats).
+fn heartbeat() -> Duration {
+    std::env::var("AISPM_HEARTBEAT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(Duration::from_secs(3))
+}
+
+macro_rules! config_for {
+    ($config:ty, $queue:expr) => {
+        <$config>::default()
+            .queue($queue)
+            .heartbeat_interval(heartbeat())
+            .missed_heartbeats(3)
+            .batch_size(4)
+    };
+}
+
+/// A stable worker name per host and queue, so a restarted process reclaims the jobs its
+/// killed predecessor held without waiting for the orphan timeout.
+fn worker_name(queue: &str) -> String {
+    let host = std::env::var("AISPM_WORKER_NAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".into());
+    format!("{queue}@{host}")
+}
+
+impl Queue {
+    /// Sets up the queue tables beside the store's.
+    pub async fn for_store(store: &crate::store::Store) -> Result<Queue, QueueError> {
+        let err = |e: &dyn std::fmt::Display| QueueError::Storage(e.to_string());
+        if store.is_postgres() {
+            let pool = store.db.get_postgres_connection_pool().clone();
+            PostgresStorage::setup(&pool).await.map_err(|e| err(&e))?;
+            Ok(Queue::Postgres(pool))
+        } else {
+            let pool = store.db.get_sqlite_connection_pool().clone();
+            SqliteStorage::setup(&pool).await.map_err(|e| err(&e))?;
+            Ok(Queue::Sqlite(pool))
+        }
+    }
+
+    pub async fn push_collect(&self, job: CollectJob) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job).max_attempts(COLLECT_ATTEMPTS).build();
+        let result = match self {
+            Queue::Sqlite(pool) => SqliteStorage::new(pool)
+                .with_config(config_for!(apalis_sqlite::Config, COLLECT_QUEUE))
+                .push_task(task)
+                .await
+                .map_err(|e| e.to_string()),
+            Queue::Postgres(pool) => PostgresStorage::new(pool)
+                .with_config(config_for!(apalis_postgres::Config, COLLECT_QUEUE))
+                .push_task(task)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        result.map_err(QueueError::Storage)
+    }
+
+    pub async fn push_evaluate(&self, job: EvaluateJob) -> Result<(), QueueError> {
+        let task = TaskBuilder::new(job).max_attempts(EVALUATE_ATTEMPTS).build();
+        let result = match self {
+            Queue::Sqlite(pool) => SqliteStorage::new(pool)
+                .with_config(config_for!(apalis_sqlite::Config, EVALUATE_QUEUE))
+                .push_task(task)
+                .await
+                .map_err(|e| e.to_string()),
+            Queue::Postgres(pool) => PostgresStorage::new(pool)
+                .with_config(config_for!(apalis_postgres::Config, EVALUATE_QUEUE))
+                .push_task(task)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        result.map_err(QueueError::Storage)
+    }
+}
+
+async fn collect_handler(job: CollectJob, rt: Data<Arc<Runtime>>, attempt: Attempt) -> Result<(), BoxDynError> {
+    let last_try = attempt.current() + 1 >= COLLECT_ATTEMPTS;
+    match work::collect(&rt, &job.scan_id, last_try).await {
+        Ok(()) => Ok(()),
+        Err(WorkError::Retry(reason)) => Err(reason.into()),
+        Err(other) => Err(other.to_string().into()),
+    }
+}
+
+async fn evaluate_handler(job: EvaluateJob, rt: Data<Arc<Runtime>>) -> Result<(), BoxDynError> {
+    work::evaluate(&rt, &job.tenant_id).await.map_err(|e| e.to_string().into())
+}
+
+/// Runs the collect and evaluate workers until `stop` resolves.
+pub async fn run_workers(rt: Arc<Runtime>, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), QueueError> {
+    let monitor = Monitor::new().shutdown_timeout(Duration::from_secs(5));
+    let monitor = match rt.queue.clone() {
+        Queue::Sqlite(pool) => {
+            let (rt1, rt2, pool2) = (rt.clone(), rt.clone(), pool.clone());
+            monitor
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(COLLECT_QUEUE))
+                        .backend(SqliteStorage::new(&pool).with_config(config_for!(apalis_sqlite::Config, COLLECT_QUEUE)))
+                        .data(rt1.clone())
+                        .concurrency(COLLECT_CONCURRENCY)
+                        .build(collect_handler)
+                })
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
+                        .backend(SqliteStorage::new(&pool2).with_config(config_for!(apalis_sqlite::Config, EVALUATE_QUEUE)))
+                        .data(rt2.clone())
+                        .build(evaluate_handler)
+                })
+        }
+        Queue::Postgres(pool) => {
+            let (rt1, rt2, pool2) = (rt.clone(), rt.clone(), pool.clone());
+            monitor
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(COLLECT_QUEUE))
+                        .backend(PostgresStorage::new(&pool).with_config(config_for!(apalis_postgres::Config, COLLECT_QUEUE)))
+                        .data(rt1.clone())
+                        .concurrency(COLLECT_CONCURRENCY)
+                        .build(collect_handler)
+                })
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
+                        .backend(PostgresStorage::new(&pool2).with_config(config_for!(apalis_postgres::Config, EVALUATE_QUEUE)))
+                        .data(rt2.clone())
+                        .build(evaluate_handler)
+                })
+        }
+    };
+    monitor
+        .run_with_signal(async move {
+            stop.await;
+            Ok(())
+        })
+        .await
+        .map_err(|e| QueueError::Storage(e.to_string()))
+}

@@ -1,0 +1,162 @@
+//! What the jobs do, vendor-agnostic: collect a connection resource by resource (resuming from
+//! stored parts), commit the snapshot atomically, then evaluate the tenant and reconcile
+//! findings.
+
+use crate::crypto::SecretBox;
+use crate::queue::{EvaluateJob, Queue};
+use crate::store::{self, status, Store};
+use connectors::{ApiError, ConnectionSpec};
+use engine::RuleSet;
+use schemas::CoverageStatus;
+use sea_orm::Set;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Everything a worker needs.
+pub struct Runtime {
+    pub store: Store,
+    pub secrets: SecretBox,
+    pub rules: Arc<RuleSet>,
+    pub queue: Queue,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    /// Worth another try later (throttled past patience, network); the queue retries.
+    #[error("{0}")]
+    Retry(String),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Rebuilds the connector's view of a stored connection, secrets opened.
+pub fn connection_spec(rt: &Runtime, conn: &store::entities::connection::Model) -> Result<ConnectionSpec, WorkError> {
+    let secrets = rt.secrets.open(&conn.id, &conn.secrets).map_err(|e| WorkError::Other(e.to_string()))?;
+    let settings = serde_json::from_str(&conn.settings).map_err(|e| WorkError::Other(format!("connection settings: {e}")))?;
+    Ok(ConnectionSpec {
+        id: conn.id.clone(),
+        provider: conn.provider.clone(),
+        settings,
+        secrets,
+    })
+}
+
+async fn fail_scan(rt: &Runtime, scan: &store::entities::scan::Model, reason: &str) -> Result<(), WorkError> {
+    let mut failed: store::entities::scan::ActiveModel = scan.clone().into();
+    failed.status = Set(status::FAILED.into());
+    failed.finished_at = Set(Some(store::now()));
+    failed.error = Set(Some(reason.to_string()));
+    rt.store.update_scan(failed).await?;
+    Ok(())
+}
+
+/// One scan of one connection. Resumable: parts already stored are not fetched again.
+pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), WorkError> {
+    let scan = rt.store.scan(scan_id).await?;
+    if scan.status == status::COMPLETED || scan.status == status::FAILED {
+        return Ok(()); // a duplicate delivery
+    }
+    let conn = rt.store.connection(&scan.connection_id).await?;
+    let spec = connection_spec(rt, &conn)?;
+    let collector = match connectors::collector(&spec) {
+        Ok(c) => c,
+        Err(e) => {
+            fail_scan(rt, &scan, &e.to_string()).await?;
+            return Ok(());
+        }
+    };
+    let resources = collector.resources();
+    let mut parts = rt.store.parts(scan_id).await?;
+    let mut running: store::entities::scan::ActiveModel = scan.clone().into();
+    running.status = Set(status::RUNNING.into());
+    running.resources_total = Set(resources.len() as i32);
+    running.resources_done = Set(parts.len() as i32);
+    if scan.started_at.is_none() {
+        running.started_at = Set(Some(store::now()));
+    }
+    let mut scan = rt.store.update_scan(running).await?;
+    let stats = collector.stats();
+    for resource in &resources {
+        if parts.contains_key(resource) {
+            continue; // fetched before a crash or an earlier attempt
+        }
+        match collector.fetch(resource, &parts).await {
+            Ok(part) => {
+                rt.store.save_part(scan_id, resource, &part).await?;
+                parts.insert(resource.clone(), part);
+            }
+            Err(error) => {
+                let reason = format!("{resource}: {error}");
+                let retryable = error.is_retryable() && !matches!(error, ApiError::Auth(connectors::auth::AuthError::Rejected(_)));
+                if retryable && !last_try {
+                    let mut note: store::entities::scan::ActiveModel = scan.clone().into();
+                    note.error = Set(Some(format!("will retry: {reason}")));
+                    rt.store.update_scan(note).await?;
+                    return Err(WorkError::Retry(reason));
+                }
+                fail_scan(rt, &scan, &reason).await?;
+                return Ok(());
+            }
+        }
+        let mut progress: store::entities::scan::ActiveModel = scan.clone().into();
+        progress.resources_done = Set(parts.len() as i32);
+        progress.requests = Set(parts.values().map(|p| p.coverage.requests as i64).sum());
+        progress.throttled = Set(stats.throttled() as i64);
+        scan = rt.store.update_scan(progress).await?;
+    }
+    if !parts.values().any(|p| p.coverage.status == CoverageStatus::Collected) {
+        let first = parts
+            .values()
+            .find_map(|p| p.coverage.error.clone())
+            .unwrap_or_else(|| "no resource answered".into());
+        fail_scan(rt, &scan, &format!("nothing could be collected: {first}")).await?;
+        return Ok(());
+    }
+    let inventory = collector.transform(&parts, &conn.id, &store::now());
+    let requests = parts.values().map(|p| p.coverage.requests as i64).sum();
+    rt.store
+        .commit_snapshot(&scan, &inventory, requests, stats.throttled() as i64)
+        .await?;
+    rt.queue
+        .push_evaluate(EvaluateJob {
+            tenant_id: scan.tenant_id.clone(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Evaluates a tenant's latest snapshots and reconciles its findings.
+pub async fn evaluate(rt: &Runtime, tenant_id: &str) -> Result<(), WorkError> {
+    let inventories = rt.store.latest_inventories(tenant_id).await?;
+    let evaluation = engine::evaluate(&rt.rules, &inventories, chrono::Utc::now());
+    let previous = rt.store.findings(tenant_id).await?;
+    let unassessed = evaluation.unassessed();
+    let merged = engine::reconcile(previous, evaluation.findings.clone(), &unassessed);
+    let not_assessed: Vec<_> = evaluation
+        .results
+        .iter()
+        .filter(|r| r.outcome == engine::Outcome::NotAssessed)
+        .map(|r| json!({"rule_id": r.rule_id, "resource_id": r.resource_id, "reason": r.reason}))
+        .collect();
+    let coverage: Vec<_> = inventories
+        .iter()
+        .flat_map(|i| i.coverage.iter())
+        .filter(|c| c.status != CoverageStatus::Collected)
+        .collect();
+    let summary = json!({
+        "evaluated_at": store::now(),
+        "connections": inventories.iter().map(|i| &i.connection_id).collect::<Vec<_>>(),
+        "fail": evaluation.count(engine::Outcome::Fail),
+        "pass": evaluation.count(engine::Outcome::Pass),
+        "not_assessed": evaluation.count(engine::Outcome::NotAssessed),
+        "not_assessed_results": not_assessed,
+        "coverage_gaps": coverage,
+        "rules": rt.rules.rules.len(),
+    });
+    rt.store.save_evaluation(tenant_id, &merged, &summary).await?;
+    Ok(())
+}

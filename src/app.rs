@@ -1,0 +1,211 @@
+//! Opening the store and queue, and the commands that use them.
+
+use anyhow::{anyhow, bail, Context, Result};
+use engine::RuleSet;
+use jobs::store::{self, status, Store};
+use jobs::{CollectJob, Queue, Runtime, SecretBox};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The default data directory: $XDG_DATA_HOME/aispm or ~/.local/share/aispm.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("aispm");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/aispm")
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// Built-in rules plus any directories named in AISPM_RULES_DIR (separated by ':').
+pub fn load_rules() -> Result<RuleSet> {
+    let mut rules = RuleSet::builtin().map_err(|errors| anyhow!(join_errors(&errors)))?;
+    if let Some(dirs) = std::env::var_os("AISPM_RULES_DIR") {
+        for dir in std::env::split_paths(&dirs) {
+            let extra = RuleSet::load_dir(&dir).map_err(|errors| anyhow!(join_errors(&errors)))?;
+            rules.extend(extra).map_err(|errors| anyhow!(join_errors(&errors)))?;
+        }
+    }
+    Ok(rules)
+}
+
+pub fn join_errors(errors: &[engine::RuleError]) -> String {
+    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// Opens the database (migrating it), the queue, the secret box and the rules.
+pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<Runtime>> {
+    let url = match database_url {
+        Some(url) => url.to_string(),
+        None => {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+            sqlite_url(&data_dir.join("aispm.db"))
+        }
+    };
+    let store = Store::open(&url).await?;
+    let queue = Queue::for_store(&store).await?;
+    let env_key = std::env::var("AISPM_MASTER_KEY").ok().filter(|k| !k.is_empty());
+    let secrets = SecretBox::load(env_key.as_deref(), &data_dir.join("master.key"))?;
+    Ok(Arc::new(Runtime {
+        store,
+        secrets,
+        rules: Arc::new(load_rules()?),
+        queue,
+    }))
+}
+
+/// Reads a secret from the named environment variable or file.
+pub fn read_secret(env_var: Option<&str>, file: Option<&Path>, what: &str) -> Result<String> {
+    let value = match (env_var, file) {
+        (Some(var), _) => std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the {what}) is not set"))?,
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the {what} from {}", path.display()))?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        (None, None) => bail!("no {what} given"),
+    };
+    if value.is_empty() {
+        bail!("the {what} is empty");
+    }
+    Ok(value)
+}
+
+/// Verifies the credentials, then stores the connection with its secrets sealed.
+pub async fn connect(
+    rt: &Runtime,
+    tenant_slug: &str,
+    provider: &str,
+    label: &str,
+    settings: serde_json::Value,
+    secrets: BTreeMap<String, String>,
+) -> Result<String> {
+    let tenant = rt.store.tenant(tenant_slug).await?;
+    let id = store::new_id();
+    let spec = connectors::ConnectionSpec {
+        id: id.clone(),
+        provider: provider.to_string(),
+        settings: settings.clone(),
+        secrets: secrets.clone(),
+    };
+    connectors::verify(&spec)
+        .await
+        .map_err(|e| anyhow!("could not connect to {label}: {e}"))?;
+    let sealed = rt.secrets.seal(&id, &secrets);
+    rt.store
+        .add_connection(&id, &tenant.id, provider, label, &settings, sealed)
+        .await?;
+    Ok(id)
+}
+
+/// Queues a scan per connection, or resumes the one already unfinished. Returns scan ids.
+pub async fn start_scan(rt: &Runtime, tenant_slug: &str) -> Result<Vec<String>> {
+    let tenant = rt.store.tenant(tenant_slug).await?;
+    let connections = rt.store.connections(&tenant.id).await?;
+    if connections.is_empty() {
+        bail!("tenant {tenant_slug} has no connections (add one with `aispm connect`)");
+    }
+    let mut ids = Vec::new();
+    for conn in connections {
+        let unfinished = rt.store.unfinished_scans(&conn.id).await?;
+        if let Some(scan) = unfinished.first() {
+            // A scan interrupted by a crash: its job is still queued and resumes from its parts.
+            eprintln!("resuming unfinished scan {} of {} ({})", scan.id, conn.label, scan.status);
+            ids.push(scan.id.clone());
+            continue;
+        }
+        let scan = rt.store.create_scan(&tenant.id, &conn.id).await?;
+        rt.queue.push_collect(CollectJob { scan_id: scan.id.clone() }).await?;
+        ids.push(scan.id);
+    }
+    Ok(ids)
+}
+
+pub struct ScanOutcome {
+    pub completed: usize,
+    pub failed: Vec<String>,
+    pub requests: i64,
+}
+
+/// Runs the workers in this process until every scan is finished and the tenant has been
+/// evaluated after them; prints progress to stderr.
+pub async fn wait_for_scans(rt: Arc<Runtime>, tenant_slug: &str, scan_ids: &[String], timeout: Duration) -> Result<ScanOutcome> {
+    let tenant = rt.store.tenant(tenant_slug).await?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let workers = tokio::spawn(jobs::run_workers(rt.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let started = Instant::now();
+    let labels: BTreeMap<String, String> = rt
+        .store
+        .connections(&tenant.id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.label))
+        .collect();
+    let mut last_line = String::new();
+    let outcome = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut scans = Vec::new();
+        for id in scan_ids {
+            scans.push(rt.store.scan(id).await?);
+        }
+        let line = scans
+            .iter()
+            .map(|s| {
+                let label = labels.get(&s.connection_id).map(String::as_str).unwrap_or("?");
+                format!(
+                    "{label}: {} {}/{} resources, {} requests{}",
+                    s.status,
+                    s.resources_done,
+                    s.resources_total,
+                    s.requests,
+                    if s.throttled > 0 { format!(", {} throttled", s.throttled) } else { String::new() }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" | ");
+        if line != last_line {
+            eprintln!("  {line}");
+            let _ = std::io::stderr().flush();
+            last_line = line;
+        }
+        let finished = scans.iter().all(|s| s.status == status::COMPLETED || s.status == status::FAILED);
+        if finished {
+            let completed: Vec<_> = scans.iter().filter(|s| s.status == status::COMPLETED).collect();
+            let last_finish = completed.iter().filter_map(|s| s.finished_at.clone()).max();
+            let evaluated = match (&last_finish, rt.store.latest_evaluation(&tenant.id).await?) {
+                (None, _) => true, // nothing to evaluate
+                (Some(done), Some(summary)) => summary["evaluated_at"].as_str().is_some_and(|at| at >= done.as_str()),
+                (Some(_), None) => false,
+            };
+            if evaluated {
+                break ScanOutcome {
+                    completed: completed.len(),
+                    failed: scans
+                        .iter()
+                        .filter(|s| s.status == status::FAILED)
+                        .map(|s| {
+                            let label = labels.get(&s.connection_id).map(String::as_str).unwrap_or("?");
+                            format!("{label}: {}", s.error.as_deref().unwrap_or("failed"))
+                        })
+                        .collect(),
+                    requests: scans.iter().map(|s| s.requests).sum(),
+                };
+            }
+        }
+        if started.elapsed() > timeout {
+            let _ = stop_tx.send(());
+            bail!("the scan did not finish within {} s; it stays queued and resumes with `aispm worker` or the next `aispm scan --wait`", timeout.as_secs());
+        }
+    };
+    let _ = stop_tx.send(());
+    workers.await.context("worker task")??;
+    Ok(outcome)
+}

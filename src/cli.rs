@@ -1,0 +1,182 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "aispm",
+    version,
+    about = "AI security posture for SaaS: reads AI agents, their permissions and data exposure through the vendors' APIs, and flags risky configurations and exposure paths.",
+    long_about = None,
+    after_help = "Start with `aispm demo` to see a full scan of simulated tenants.\nSecrets are read from environment variables or files you name (--client-secret-env, --password-env), never from the command line."
+)]
+pub struct Cli {
+    /// Database URL: sqlite://PATH?mode=rwc or postgres://USER@HOST/DB.
+    /// Default: a SQLite file in the data directory.
+    #[arg(long, global = true, env = "AISPM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where the default database and the master key file live.
+    /// Default: $XDG_DATA_HOME/aispm or ~/.local/share/aispm.
+    #[arg(long, global = true, env = "AISPM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run simulated tenants end to end: connect, scan through the queue, report.
+    Demo(DemoArgs),
+    /// Manage tenants (the organisations whose SaaS you assess).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Connect a SaaS app to a tenant with OAuth; checks the credentials first.
+    #[command(subcommand)]
+    Connect(ConnectCommand),
+    /// List a tenant's connections.
+    Connections(TenantArg),
+    /// Queue a scan of every connection of a tenant; --wait runs it here and shows progress.
+    Scan(ScanArgs),
+    /// Run queue workers until interrupted (several may share a PostgreSQL database).
+    Worker,
+    /// Show a tenant's findings.
+    Findings(FindingsArgs),
+    /// Show a tenant's latest collected inventory.
+    Inventory(InventoryArgs),
+    /// Write a JSON and a Markdown posture report for a tenant.
+    Report(ReportArgs),
+    /// List or validate rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Directory for the demo's database and reports (replaced on each run).
+    #[arg(long, default_value = "aispm-demo")]
+    pub out: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Add {
+        /// Lowercase letters, digits and '-'.
+        slug: String,
+    },
+    /// List tenants.
+    List,
+}
+
+#[derive(Args, Debug)]
+pub struct TenantArg {
+    #[arg(long)]
+    pub tenant: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectCommand {
+    /// ServiceNow (Now Assist, AI Agent Studio) through an OAuth app registry.
+    Servicenow(ServiceNowArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ServiceNowArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// e.g. https://acme.service-now.com
+    #[arg(long)]
+    pub instance_url: String,
+    /// The app registry's client id.
+    #[arg(long)]
+    pub client_id: String,
+    /// Name of the environment variable holding the client secret.
+    #[arg(long, required_unless_present = "client_secret_file")]
+    pub client_secret_env: Option<String>,
+    /// File holding the client secret.
+    #[arg(long, conflicts_with = "client_secret_env")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Integration user for the password grant (default: client-credentials grant).
+    #[arg(long, requires = "password_env")]
+    pub username: Option<String>,
+    /// Name of the environment variable holding that user's password.
+    #[arg(long, requires = "username")]
+    pub password_env: Option<String>,
+    /// Requests per second to this instance (default 5; the reference's pacing recipe).
+    #[arg(long, value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+    /// Rows per Table API page (default 500).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub page_size: Option<u64>,
+}
+
+fn parse_rps(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a rate between 0 and 1000 requests per second")),
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Run the queued jobs in this process and wait for the scan and evaluation to finish.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub timeout: u64,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum StatusFilter {
+    Open,
+    Resolved,
+    All,
+}
+
+#[derive(Args, Debug)]
+pub struct FindingsArgs {
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    #[arg(long, value_enum, default_value_t = StatusFilter::Open)]
+    pub status: StatusFilter,
+}
+
+#[derive(Args, Debug)]
+pub struct InventoryArgs {
+    #[arg(long)]
+    pub tenant: String,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[arg(long)]
+    pub tenant: String,
+    /// Directory to write report.json and report.md into.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// List the built-in rules (and those in --rules-dir).
+    List {
+        #[arg(long)]
+        rules_dir: Vec<PathBuf>,
+    },
+    /// Check every rule file in a directory; reports file, line and reason for each problem.
+    Validate { dir: PathBuf },
+}

@@ -1,0 +1,68 @@
+//! `aispm demo`: simulated tenants on loopback, connected and scanned through the real queue,
+//! then findings, exposure paths and a report. Uses its own database under --out, never the
+//! user's default one.
+
+use crate::{app, output};
+use anyhow::{Context, Result};
+use sandbox::servicenow::{self, scenarios, SimConfig};
+use schemas::FindingStatus;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+pub async fn run(out: &Path) -> Result<ExitCode> {
+    let started = Instant::now();
+    if out.exists() {
+        // Only ever remove what a previous demo wrote.
+        for name in ["aispm.db", "aispm.db-wal", "aispm.db-shm", "master.key", "report.json", "report.md"] {
+            let _ = std::fs::remove_file(out.join(name));
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let rt = app::open(Some(&app::sqlite_url(&out.join("aispm.db"))), out).await?;
+
+    let config = SimConfig::default();
+    let sim = servicenow::start(config.clone(), scenarios::risky(), 0).await.context("cannot start the ServiceNow simulator")?;
+    eprintln!("ServiceNow simulator (scenario risky) on {}", sim.base_url);
+
+    let tenant = "demo";
+    rt.store.add_tenant(tenant).await?;
+    let secrets = BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]);
+    let settings = json!({"instance_url": sim.base_url, "client_id": config.client_id, "max_rps": 50.0});
+    let id = app::connect(&rt, tenant, "servicenow", &sim.base_url, settings, secrets).await?;
+    eprintln!("connected ServiceNow as connection {id}");
+
+    let scans = app::start_scan(&rt, tenant).await?;
+    eprintln!("scanning through the queue:");
+    let outcome = app::wait_for_scans(rt.clone(), tenant, &scans, Duration::from_secs(120)).await?;
+    for failure in &outcome.failed {
+        eprintln!("scan failed: {failure}");
+    }
+
+    let tenant_row = rt.store.tenant(tenant).await?;
+    let mut findings = rt.store.findings(&tenant_row.id).await?;
+    findings.retain(|f| f.status == FindingStatus::Open);
+    output::sort_findings(&mut findings);
+    println!("\nOpen findings by severity:");
+    for (severity, n) in output::severity_counts(&findings) {
+        println!("  {:<9} {n}", severity.as_str());
+    }
+    println!("\n{}", output::findings_table(&findings));
+    println!("Top exposure paths:");
+    for f in findings.iter().filter(|f| f.path.is_some()).take(5) {
+        println!("  [{}] {}\n      {}", f.severity.as_str(), f.title, output::path_line(f).unwrap_or_default());
+    }
+    let (json_path, md_path) = crate::write_report(&rt, tenant, out).await?;
+    println!(
+        "\nReports: {} and {}\n{} requests, {:.1} s. Explore with: aispm --database-url {} findings --tenant demo",
+        json_path.display(),
+        md_path.display(),
+        outcome.requests,
+        started.elapsed().as_secs_f64(),
+        app::sqlite_url(&out.join("aispm.db"))
+    );
+    drop(sim);
+    Ok(ExitCode::SUCCESS)
+}

@@ -15,7 +15,9 @@ pub fn default_data_dir() -> PathBuf {
     if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         return PathBuf::from(xdg).join("aispm");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/share/aispm")
 }
 
@@ -64,7 +66,9 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<Run
 /// Reads a secret from the named environment variable or file.
 pub fn read_secret(env_var: Option<&str>, file: Option<&Path>, what: &str) -> Result<String> {
     let value = match (env_var, file) {
-        (Some(var), _) => std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the {what}) is not set"))?,
+        (Some(var), _) => {
+            std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the {what}) is not set"))?
+        }
         (None, Some(path)) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the {what} from {}", path.display()))?
             .trim_end_matches(['\n', '\r'])
@@ -116,12 +120,19 @@ pub async fn start_scan(rt: &Runtime, tenant_slug: &str) -> Result<Vec<String>> 
         let unfinished = rt.store.unfinished_scans(&conn.id).await?;
         if let Some(scan) = unfinished.first() {
             // A scan interrupted by a crash: its job is still queued and resumes from its parts.
-            eprintln!("resuming unfinished scan {} of {} ({})", scan.id, conn.label, scan.status);
+            eprintln!(
+                "resuming unfinished scan {} of {} ({})",
+                scan.id, conn.label, scan.status
+            );
             ids.push(scan.id.clone());
             continue;
         }
         let scan = rt.store.create_scan(&tenant.id, &conn.id).await?;
-        rt.queue.push_collect(CollectJob { scan_id: scan.id.clone() }).await?;
+        rt.queue
+            .push_collect(CollectJob {
+                scan_id: scan.id.clone(),
+            })
+            .await?;
         ids.push(scan.id);
     }
     Ok(ids)
@@ -135,7 +146,12 @@ pub struct ScanOutcome {
 
 /// Runs the workers in this process until every scan is finished and the tenant has been
 /// evaluated after them; prints progress to stderr.
-pub async fn wait_for_scans(rt: Arc<Runtime>, tenant_slug: &str, scan_ids: &[String], timeout: Duration) -> Result<ScanOutcome> {
+pub async fn wait_for_scans(
+    rt: Arc<Runtime>,
+    tenant_slug: &str,
+    scan_ids: &[String],
+    timeout: Duration,
+) -> Result<ScanOutcome> {
     let tenant = rt.store.tenant(tenant_slug).await?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let workers = tokio::spawn(jobs::run_workers(rt.clone(), async {
@@ -166,7 +182,11 @@ pub async fn wait_for_scans(rt: Arc<Runtime>, tenant_slug: &str, scan_ids: &[Str
                     s.resources_done,
                     s.resources_total,
                     s.requests,
-                    if s.throttled > 0 { format!(", {} throttled", s.throttled) } else { String::new() }
+                    if s.throttled > 0 {
+                        format!(", {} throttled", s.throttled)
+                    } else {
+                        String::new()
+                    }
                 )
             })
             .collect::<Vec<_>>()
@@ -176,7 +196,9 @@ pub async fn wait_for_scans(rt: Arc<Runtime>, tenant_slug: &str, scan_ids: &[Str
             let _ = std::io::stderr().flush();
             last_line = line;
         }
-        let finished = scans.iter().all(|s| s.status == status::COMPLETED || s.status == status::FAILED);
+        let finished = scans
+            .iter()
+            .all(|s| s.status == status::COMPLETED || s.status == status::FAILED);
         if finished {
             let completed: Vec<_> = scans.iter().filter(|s| s.status == status::COMPLETED).collect();
             let last_finish = completed.iter().filter_map(|s| s.finished_at.clone()).max();

@@ -16,7 +16,14 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     let started = Instant::now();
     if out.exists() {
         // Only ever remove what a previous demo wrote.
-        for name in ["aispm.db", "aispm.db-wal", "aispm.db-shm", "master.key", "report.json", "report.md"] {
+        for name in [
+            "aispm.db",
+            "aispm.db-wal",
+            "aispm.db-shm",
+            "master.key",
+            "report.json",
+            "report.md",
+        ] {
             let _ = std::fs::remove_file(out.join(name));
         }
     }
@@ -24,7 +31,9 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     let rt = app::open(Some(&app::sqlite_url(&out.join("aispm.db"))), out).await?;
 
     let config = SimConfig::default();
-    let sim = servicenow::start(config.clone(), scenarios::risky(), 0).await.context("cannot start the ServiceNow simulator")?;
+    let sim = servicenow::start(config.clone(), scenarios::risky(), 0)
+        .await
+        .context("cannot start the ServiceNow simulator")?;
     eprintln!("ServiceNow simulator (scenario risky) on {}", sim.base_url);
 
     let tenant = "demo";
@@ -52,7 +61,12 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     println!("\n{}", output::findings_table(&findings));
     println!("Top exposure paths:");
     for f in findings.iter().filter(|f| f.path.is_some()).take(5) {
-        println!("  [{}] {}\n      {}", f.severity.as_str(), f.title, output::path_line(f).unwrap_or_default());
+        println!(
+            "  [{}] {}\n      {}",
+            f.severity.as_str(),
+            f.title,
+            output::path_line(f).unwrap_or_default()
+        );
     }
     let (json_path, md_path) = crate::write_report(&rt, tenant, out).await?;
     println!(

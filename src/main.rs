@@ -19,20 +19,30 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
             // One line naming the problem, not a usage dump.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
             eprintln!("error: {first} (see `aispm --help`)");
             return ExitCode::from(2);
         }
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("AISPM_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("AISPM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -75,7 +85,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Connect(ConnectCommand::Servicenow(a)) => {
             let rt = app::open(db, &data_dir).await?;
-            let secret = app::read_secret(a.client_secret_env.as_deref(), a.client_secret_file.as_deref(), "client secret")?;
+            let secret = app::read_secret(
+                a.client_secret_env.as_deref(),
+                a.client_secret_file.as_deref(),
+                "client secret",
+            )?;
             let mut secrets = BTreeMap::from([("client_secret".to_string(), secret)]);
             let mut settings = json!({"instance_url": a.instance_url.trim_end_matches('/'), "client_id": a.client_id});
             if let (Some(user), Some(var)) = (&a.username, &a.password_env) {
@@ -88,8 +102,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(size) = a.page_size {
                 settings["page_size"] = json!(size);
             }
-            url::Url::parse(&a.instance_url).with_context(|| format!("--instance-url {:?} is not a URL", a.instance_url))?;
-            let id = app::connect(&rt, &a.tenant, "servicenow", a.instance_url.trim_end_matches('/'), settings, secrets).await?;
+            url::Url::parse(&a.instance_url)
+                .with_context(|| format!("--instance-url {:?} is not a URL", a.instance_url))?;
+            let id = app::connect(
+                &rt,
+                &a.tenant,
+                "servicenow",
+                a.instance_url.trim_end_matches('/'),
+                settings,
+                secrets,
+            )
+            .await?;
             println!("{id}");
             eprintln!("connected ServiceNow {} to tenant {}", a.instance_url, a.tenant);
             Ok(ExitCode::SUCCESS)
@@ -109,7 +132,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 for id in &ids {
                     println!("{id}");
                 }
-                eprintln!("queued {} scan(s); run `aispm worker` to process them, or use --wait", ids.len());
+                eprintln!(
+                    "queued {} scan(s); run `aispm worker` to process them, or use --wait",
+                    ids.len()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             eprintln!("scanning tenant {} ({} connection(s))", a.tenant, ids.len());
@@ -181,7 +207,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 /// Writes report.json and report.md for a tenant into `dir`.
-pub async fn write_report(rt: &jobs::Runtime, slug: &str, dir: &std::path::Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+pub async fn write_report(
+    rt: &jobs::Runtime,
+    slug: &str,
+    dir: &std::path::Path,
+) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
     let tenant = rt.store.tenant(slug).await?;
     let mut findings = rt.store.findings(&tenant.id).await?;
     output::sort_findings(&mut findings);
@@ -191,9 +221,13 @@ pub async fn write_report(rt: &jobs::Runtime, slug: &str, dir: &std::path::Path)
     let json_path = dir.join("report.json");
     let md_path = dir.join("report.md");
     let report = output::report_json(slug, &findings, &inventories, evaluation.as_ref());
-    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?).with_context(|| format!("cannot write {}", json_path.display()))?;
-    std::fs::write(&md_path, output::report_markdown(slug, &findings, &inventories, evaluation.as_ref()))
-        .with_context(|| format!("cannot write {}", md_path.display()))?;
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    std::fs::write(
+        &md_path,
+        output::report_markdown(slug, &findings, &inventories, evaluation.as_ref()),
+    )
+    .with_context(|| format!("cannot write {}", md_path.display()))?;
     Ok((json_path, md_path))
 }
 
@@ -205,9 +239,19 @@ fn rules(cmd: RulesCommand) -> Result<ExitCode> {
                 let extra = engine::RuleSet::load_dir(&dir).map_err(|e| anyhow::anyhow!(app::join_errors(&e)))?;
                 set.extend(extra).map_err(|e| anyhow::anyhow!(app::join_errors(&e)))?;
             }
-            println!("{:<14} {:<9} {:<11} {:<16} TITLE", "ID", "SEVERITY", "PROVIDER", "RESOURCE");
+            println!(
+                "{:<14} {:<9} {:<11} {:<16} TITLE",
+                "ID", "SEVERITY", "PROVIDER", "RESOURCE"
+            );
             for r in &set.rules {
-                println!("{:<14} {:<9} {:<11} {:<16} {}", r.meta.id, r.meta.severity.as_str(), r.meta.provider, r.meta.resource, r.meta.title);
+                println!(
+                    "{:<14} {:<9} {:<11} {:<16} {}",
+                    r.meta.id,
+                    r.meta.severity.as_str(),
+                    r.meta.provider,
+                    r.meta.resource,
+                    r.meta.title
+                );
             }
             eprintln!("{} rules", set.rules.len());
             Ok(ExitCode::SUCCESS)

@@ -24,7 +24,11 @@ pub fn sort_findings(findings: &mut [Finding]) {
 
 pub fn findings_table(findings: &[Finding]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<9} {:<14} {:<8} {:<46} {}", "SEVERITY", "RULE", "STATUS", "RESOURCE", "TITLE");
+    let _ = writeln!(
+        out,
+        "{:<9} {:<14} {:<8} {:<46} TITLE",
+        "SEVERITY", "RULE", "STATUS", "RESOURCE"
+    );
     for f in findings {
         let status = match f.status {
             FindingStatus::Open => "open",
@@ -44,10 +48,24 @@ pub fn findings_table(findings: &[Finding]) -> String {
 }
 
 pub fn severity_counts(findings: &[Finding]) -> Vec<(Severity, usize)> {
-    [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info]
-        .into_iter()
-        .map(|s| (s, findings.iter().filter(|f| f.severity == s && f.status == FindingStatus::Open).count()))
-        .collect()
+    [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ]
+    .into_iter()
+    .map(|s| {
+        (
+            s,
+            findings
+                .iter()
+                .filter(|f| f.severity == s && f.status == FindingStatus::Open)
+                .count(),
+        )
+    })
+    .collect()
 }
 
 /// "A → B → C" with edge kinds.
@@ -67,7 +85,11 @@ pub fn path_line(f: &Finding) -> Option<String> {
 pub fn inventory_table(inventories: &[Inventory]) -> String {
     let mut out = String::new();
     for inv in inventories {
-        let _ = writeln!(out, "{} connection {} (collected {})", inv.provider, inv.connection_id, inv.collected_at);
+        let _ = writeln!(
+            out,
+            "{} connection {} (collected {})",
+            inv.provider, inv.connection_id, inv.collected_at
+        );
         let _ = writeln!(
             out,
             "  {} agents, {} tools, {} principals, {} data stores, {} settings, {} untrusted inputs",
@@ -87,13 +109,32 @@ pub fn inventory_table(inventories: &[Inventory]) -> String {
                 a.identity,
                 a.active,
                 a.tools.len(),
-                if a.audience_unknown { "unknown".to_string() } else { a.audience.len().to_string() }
+                if a.audience_unknown {
+                    "unknown".to_string()
+                } else {
+                    a.audience.len().to_string()
+                }
             );
         }
-        let gaps: Vec<_> = inv.coverage.iter().filter(|c| c.status != schemas::CoverageStatus::Collected).collect();
-        let _ = writeln!(out, "  coverage: {} resources read, {} not", inv.coverage.len() - gaps.len(), gaps.len());
+        let gaps: Vec<_> = inv
+            .coverage
+            .iter()
+            .filter(|c| c.status != schemas::CoverageStatus::Collected)
+            .collect();
+        let _ = writeln!(
+            out,
+            "  coverage: {} resources read, {} not",
+            inv.coverage.len() - gaps.len(),
+            gaps.len()
+        );
         for gap in gaps {
-            let _ = writeln!(out, "    not seen: {} ({:?}) {}", gap.resource, gap.status, gap.error.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "    not seen: {} ({:?}) {}",
+                gap.resource,
+                gap.status,
+                gap.error.as_deref().unwrap_or("")
+            );
         }
     }
     out
@@ -129,10 +170,20 @@ pub fn report_json(tenant: &str, findings: &[Finding], inventories: &[Inventory]
 }
 
 /// The posture report as Markdown.
-pub fn report_markdown(tenant: &str, findings: &[Finding], inventories: &[Inventory], evaluation: Option<&Value>) -> String {
+pub fn report_markdown(
+    tenant: &str,
+    findings: &[Finding],
+    inventories: &[Inventory],
+    evaluation: Option<&Value>,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# AI security posture report: {tenant}\n");
-    let _ = writeln!(md, "Generated {} by aispm {}.\n", jobs::store::now(), env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(
+        md,
+        "Generated {} by aispm {}.\n",
+        jobs::store::now(),
+        env!("CARGO_PKG_VERSION")
+    );
     let _ = writeln!(md, "## Summary\n\n| Severity | Open findings |\n|---|---|");
     for (s, n) in severity_counts(findings) {
         let _ = writeln!(md, "| {} | {n} |", s.as_str());
@@ -157,18 +208,32 @@ pub fn report_markdown(tenant: &str, findings: &[Finding], inventories: &[Invent
             i.collected_at
         );
     }
-    let paths: Vec<&Finding> = findings.iter().filter(|f| f.path.is_some() && f.status == FindingStatus::Open).collect();
+    let paths: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.path.is_some() && f.status == FindingStatus::Open)
+        .collect();
     let _ = writeln!(md, "\n## Exposure paths\n");
     if paths.is_empty() {
         let _ = writeln!(md, "None found.");
     }
     for f in paths.iter().take(20) {
-        let _ = writeln!(md, "- **{}** {} ({})\n  - {}", f.severity.as_str(), f.title, f.rule_id, path_line(f).unwrap_or_default());
+        let _ = writeln!(
+            md,
+            "- **{}** {} ({})\n  - {}",
+            f.severity.as_str(),
+            f.title,
+            f.rule_id,
+            path_line(f).unwrap_or_default()
+        );
     }
     let _ = writeln!(md, "\n## Findings\n");
     for f in findings.iter().filter(|f| f.status == FindingStatus::Open) {
         let _ = writeln!(md, "### [{}] {} — {}\n", f.severity.as_str(), f.rule_id, f.title);
-        let _ = writeln!(md, "- Resource: {} (`{}`, {})", f.resource.name, f.resource.id, f.resource.kind);
+        let _ = writeln!(
+            md,
+            "- Resource: {} (`{}`, {})",
+            f.resource.name, f.resource.id, f.resource.kind
+        );
         let _ = writeln!(md, "- First seen {}, last seen {}", f.first_seen, f.last_seen);
         if let Some(line) = path_line(f) {
             let _ = writeln!(md, "- Path: {line}");
@@ -196,13 +261,25 @@ pub fn report_markdown(tenant: &str, findings: &[Finding], inventories: &[Invent
         let _ = writeln!(md, "Every resource the connectors read was collected.");
     }
     for g in gaps {
-        let _ = writeln!(md, "- `{}`: {:?} — {}", g.resource, g.status, g.error.as_deref().unwrap_or("no detail"));
+        let _ = writeln!(
+            md,
+            "- `{}`: {:?} — {}",
+            g.resource,
+            g.status,
+            g.error.as_deref().unwrap_or("no detail")
+        );
     }
     if let Some(na) = evaluation.and_then(|e| e["not_assessed_results"].as_array()) {
         if !na.is_empty() {
             let _ = writeln!(md, "\nRules not assessed:\n");
             for r in na.iter().take(50) {
-                let _ = writeln!(md, "- {} on `{}`: {}", r["rule_id"].as_str().unwrap_or(""), r["resource_id"].as_str().unwrap_or(""), r["reason"].as_str().unwrap_or(""));
+                let _ = writeln!(
+                    md,
+                    "- {} on `{}`: {}",
+                    r["rule_id"].as_str().unwrap_or(""),
+                    r["resource_id"].as_str().unwrap_or(""),
+                    r["reason"].as_str().unwrap_or("")
+                );
             }
         }
     }

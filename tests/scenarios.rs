@@ -42,8 +42,15 @@ async fn risky_fires_every_builtin_rule() {
         .map(|r| r.meta.id.as_str())
         .filter(|id| !failed.contains(id))
         .collect();
-    let unassessed: Vec<_> = eval.results.iter().filter(|r| r.outcome == Outcome::NotAssessed).collect();
-    assert!(not_fired.is_empty(), "rules that did not fire on risky: {not_fired:?}\nnot assessed: {unassessed:#?}");
+    let unassessed: Vec<_> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotAssessed)
+        .collect();
+    assert!(
+        not_fired.is_empty(),
+        "rules that did not fire on risky: {not_fired:?}\nnot assessed: {unassessed:#?}"
+    );
 }
 
 #[tokio::test]
@@ -51,9 +58,20 @@ async fn clean_fires_no_rule() {
     let rules = RuleSet::builtin().unwrap();
     let inv = inventory(scenarios::clean()).await;
     let eval = evaluate(&rules, &[inv], chrono::Utc::now());
-    let fired: Vec<String> = eval.findings.iter().map(|f| format!("{} {}", f.rule_id, f.resource.name)).collect();
+    let fired: Vec<String> = eval
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule_id, f.resource.name))
+        .collect();
     assert!(fired.is_empty(), "rules that fired on clean: {fired:#?}");
-    let unassessed: Vec<_> = eval.results.iter().filter(|r| r.outcome == Outcome::NotAssessed).collect();
-    assert!(unassessed.is_empty(), "clean collects everything, so everything is assessed: {unassessed:#?}");
+    let unassessed: Vec<_> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotAssessed)
+        .collect();
+    assert!(
+        unassessed.is_empty(),
+        "clean collects everything, so everything is assessed: {unassessed:#?}"
+    );
     assert!(eval.count(Outcome::Pass) > 40);
 }

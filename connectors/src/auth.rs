@@ -7,8 +7,8 @@
 use futures::future::BoxFuture;
 use oauth2::basic::{BasicClient, BasicRequestTokenError};
 use oauth2::{
-    AuthType, ClientId, ClientSecret, RefreshToken, ResourceOwnerPassword, ResourceOwnerUsername,
-    TokenResponse, TokenUrl,
+    AuthType, ClientId, ClientSecret, RefreshToken, ResourceOwnerPassword, ResourceOwnerUsername, TokenResponse,
+    TokenUrl,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,8 +35,13 @@ pub trait TokenSource: Send + Sync {
 /// The OAuth grant a connection uses.
 #[derive(Debug, Clone)]
 pub enum Grant {
-    ClientCredentials { scope: Option<String> },
-    Password { username: String, password: ResourceOwnerPassword },
+    ClientCredentials {
+        scope: Option<String>,
+    },
+    Password {
+        username: String,
+        password: ResourceOwnerPassword,
+    },
 }
 
 struct Cached {
@@ -58,12 +63,7 @@ pub struct OAuthTokenSource {
 }
 
 impl OAuthTokenSource {
-    pub fn new(
-        token_url: &str,
-        client_id: &str,
-        client_secret: ClientSecret,
-        grant: Grant,
-    ) -> Result<Self, AuthError> {
+    pub fn new(token_url: &str, client_id: &str, client_secret: ClientSecret, grant: Grant) -> Result<Self, AuthError> {
         let http = reqwest::Client::builder()
             // Following redirects from a token endpoint is an SSRF risk (oauth2 crate docs).
             .redirect(reqwest::redirect::Policy::none())

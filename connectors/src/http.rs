@@ -163,10 +163,7 @@ impl ApiClient {
             let status = response.status();
             let headers = response.headers().clone();
             if status.is_success() {
-                let bytes = response
-                    .bytes()
-                    .await
-                    .map_err(|e| ApiError::Network(strip_url(&e)))?;
+                let bytes = response.bytes().await.map_err(|e| ApiError::Network(strip_url(&e)))?;
                 let body = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
                     url: redact_query(url),
                     reason: e.to_string(),
@@ -188,9 +185,7 @@ impl ApiClient {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
                     let hinted = wait_hint(&headers);
-                    if attempt > self.pacing.max_retries
-                        || hinted.is_some_and(|w| w > self.pacing.max_wait)
-                    {
+                    if attempt > self.pacing.max_retries || hinted.is_some_and(|w| w > self.pacing.max_wait) {
                         return Err(ApiError::Throttled {
                             status: status.as_u16(),
                             attempts: attempt,
@@ -323,7 +318,10 @@ mod tests {
         let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         h.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
         let wait = wait_hint(&h).unwrap();
-        assert!(wait > Duration::from_secs(25) && wait <= Duration::from_secs(30), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
     }
 
     #[test]
@@ -332,7 +330,10 @@ mod tests {
         let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 40;
         h.insert("X-RateLimit-Reset", HeaderValue::from(reset));
         let wait = wait_hint(&h).unwrap();
-        assert!(wait >= Duration::from_secs(39) && wait <= Duration::from_secs(40), "{wait:?}");
+        assert!(
+            wait >= Duration::from_secs(39) && wait <= Duration::from_secs(40),
+            "{wait:?}"
+        );
         assert_eq!(wait_hint(&HeaderMap::new()), None);
     }
 

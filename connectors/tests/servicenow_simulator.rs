@@ -40,12 +40,19 @@ async fn collect(spec: &ConnectionSpec) -> (Parts, Inventory) {
 }
 
 async fn stats(base: &str) -> SimStats {
-    reqwest::get(format!("{base}/__sandbox/stats")).await.unwrap().json().await.unwrap()
+    reqwest::get(format!("{base}/__sandbox/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn short_pages_are_followed_to_the_end() {
-    let server = servicenow::start(SimConfig::default(), scenarios::risky(), 0).await.unwrap();
+    let server = servicenow::start(SimConfig::default(), scenarios::risky(), 0)
+        .await
+        .unwrap();
     let (parts, inventory) = collect(&spec(&server.base_url, 2, false)).await;
     // 4 agent rows, one hidden by a row ACL: pages of 2 come back as 2 and 1, and the
     // connector must not stop at the short page.
@@ -55,31 +62,48 @@ async fn short_pages_are_followed_to_the_end() {
     assert_eq!(agents.coverage.requests, 2);
     let names: Vec<_> = inventory.agents.iter().map(|a| a.name.as_str()).collect();
     assert!(names.contains(&"Knowledge Helper"), "{names:?}");
-    let ops = inventory.agents.iter().find(|a| a.name == "Record Operations Agent").unwrap();
+    let ops = inventory
+        .agents
+        .iter()
+        .find(|a| a.name == "Record Operations Agent")
+        .unwrap();
     assert_eq!(ops.identity, RunIdentity::Fixed);
-    let run_as = inventory.principals.iter().find(|p| Some(&p.id) == ops.run_as.as_ref()).unwrap();
+    let run_as = inventory
+        .principals
+        .iter()
+        .find(|p| Some(&p.id) == ops.run_as.as_ref())
+        .unwrap();
     assert!(run_as.privileged, "run-as user holds admin: {run_as:?}");
     assert!(run_as.roles.contains(&"admin".to_string()));
 }
 
 #[tokio::test]
 async fn throttled_requests_are_retried_after_retry_after() {
-    let config = SimConfig { throttle_every: Some(5), ..SimConfig::default() };
+    let config = SimConfig {
+        throttle_every: Some(5),
+        ..SimConfig::default()
+    };
     let server = servicenow::start(config, scenarios::clean(), 0).await.unwrap();
     let (parts, _) = collect(&spec(&server.base_url, 50, false)).await;
-    assert!(parts.values().all(|p| p.coverage.status == CoverageStatus::Collected), "{parts:#?}");
+    assert!(
+        parts.values().all(|p| p.coverage.status == CoverageStatus::Collected),
+        "{parts:#?}"
+    );
     let s = stats(&server.base_url).await;
     assert!(s.throttled >= 3, "the simulator throttled {s:?}");
     let c = collector(&spec(&server.base_url, 50, false)).unwrap();
     let _ = c; // request accounting is checked through the simulator's own counters
-    // Every table was read despite one request in five being refused.
+               // Every table was read despite one request in five being refused.
     let records: usize = parts.values().map(|p| p.records.len()).sum();
     assert!(records > 20);
 }
 
 #[tokio::test]
 async fn an_expired_token_is_refreshed_once() {
-    let config = SimConfig { token_ttl: Duration::from_secs(3600), ..SimConfig::default() };
+    let config = SimConfig {
+        token_ttl: Duration::from_secs(3600),
+        ..SimConfig::default()
+    };
     let server = servicenow::start(config, scenarios::clean(), 0).await.unwrap();
     let s = spec(&server.base_url, 50, true);
     let c = collector(&s).unwrap();
@@ -92,7 +116,12 @@ async fn an_expired_token_is_refreshed_once() {
         .await
         .unwrap();
     let second = c.fetch("servicenow.sn_aia_agent", &parts).await.unwrap();
-    assert_eq!(second.coverage.status, CoverageStatus::Collected, "{:?}", second.coverage);
+    assert_eq!(
+        second.coverage.status,
+        CoverageStatus::Collected,
+        "{:?}",
+        second.coverage
+    );
     let st = stats(&server.base_url).await;
     assert_eq!(st.unauthorized, 1, "one 401, then the refreshed token worked: {st:?}");
     assert_eq!(st.token_requests, 2, "password grant, then refresh grant: {st:?}");
@@ -108,19 +137,34 @@ async fn a_forbidden_table_becomes_a_coverage_gap_and_the_scan_goes_on() {
     let (parts, inventory) = collect(&spec(&server.base_url, 100, false)).await;
     let props = &parts["servicenow.sys_properties"];
     assert_eq!(props.coverage.status, CoverageStatus::Forbidden);
-    assert!(props.coverage.error.as_deref().unwrap().contains("403"), "{:?}", props.coverage.error);
+    assert!(
+        props.coverage.error.as_deref().unwrap().contains("403"),
+        "{:?}",
+        props.coverage.error
+    );
     // Nothing from sys_properties is invented from defaults.
-    assert!(!inventory.settings.iter().any(|s| s.key.starts_with("servicenow.sn_aia.")));
+    assert!(!inventory
+        .settings
+        .iter()
+        .any(|s| s.key.starts_with("servicenow.sn_aia.")));
     // The rest was still collected.
-    assert_eq!(parts["servicenow.sn_aia_agent"].coverage.status, CoverageStatus::Collected);
+    assert_eq!(
+        parts["servicenow.sn_aia_agent"].coverage.status,
+        CoverageStatus::Collected
+    );
 }
 
 #[tokio::test]
 async fn a_bad_secret_is_refused_at_verify() {
-    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0).await.unwrap();
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
     let mut s = spec(&server.base_url, 50, false);
     s.secrets.insert("client_secret".into(), "wrong".into());
     let error = connectors::verify(&s).await.unwrap_err().to_string();
     assert!(error.contains("refused"), "{error}");
-    assert!(!error.contains("wrong"), "the secret must not appear in the error: {error}");
+    assert!(
+        !error.contains("wrong"),
+        "the secret must not appear in the error: {error}"
+    );
 }

@@ -200,11 +200,43 @@ fn evaluate_inventory(
     let needed: BTreeSet<&str> = applicable.iter().map(|r| r.meta.resource.as_str()).collect();
     for kind in needed {
         let items: Vec<(String, String, cel::Value)> = match kind {
-            "agent" => inv.agents.iter().map(|a| (a.id.clone(), a.name.clone(), view::to_cel(&view::agent_view(&ix, a, now)))).collect(),
-            "tool" => inv.tools.iter().map(|t| (t.id.clone(), t.name.clone(), view::to_cel(&view::tool_view(&ix, t)))).collect(),
-            "principal" => inv.principals.iter().map(|p| (p.id.clone(), p.name.clone(), view::to_cel(&view::principal_view(&ix, p)))).collect(),
-            "untrusted_input" => inv.untrusted_inputs.iter().map(|i| (i.id.clone(), i.name.clone(), view::to_cel(&view::input_view(&ix, i)))).collect(),
-            "tenant" => vec![(inv.connection_id.clone(), format!("{} connection", inv.provider), tenant.clone())],
+            "agent" => inv
+                .agents
+                .iter()
+                .map(|a| {
+                    (
+                        a.id.clone(),
+                        a.name.clone(),
+                        view::to_cel(&view::agent_view(&ix, a, now)),
+                    )
+                })
+                .collect(),
+            "tool" => inv
+                .tools
+                .iter()
+                .map(|t| (t.id.clone(), t.name.clone(), view::to_cel(&view::tool_view(&ix, t))))
+                .collect(),
+            "principal" => inv
+                .principals
+                .iter()
+                .map(|p| {
+                    (
+                        p.id.clone(),
+                        p.name.clone(),
+                        view::to_cel(&view::principal_view(&ix, p)),
+                    )
+                })
+                .collect(),
+            "untrusted_input" => inv
+                .untrusted_inputs
+                .iter()
+                .map(|i| (i.id.clone(), i.name.clone(), view::to_cel(&view::input_view(&ix, i))))
+                .collect(),
+            "tenant" => vec![(
+                inv.connection_id.clone(),
+                format!("{} connection", inv.provider),
+                tenant.clone(),
+            )],
             _ => vec![],
         };
         by_kind.insert(kind, items);
@@ -225,7 +257,8 @@ fn evaluate_inventory(
         if items.is_empty() {
             // Nothing to look at: say so when it may be because we could not see.
             if let Some(reason) = &gap {
-                out.results.push(result(&inv.connection_id, Outcome::NotAssessed, Some(reason.clone())));
+                out.results
+                    .push(result(&inv.connection_id, Outcome::NotAssessed, Some(reason.clone())));
             }
             continue;
         }
@@ -238,7 +271,8 @@ fn evaluate_inventory(
                     Ok(true) => {}
                     Ok(false) => continue,
                     Err(e) => {
-                        out.results.push(result(id, Outcome::NotAssessed, Some(format!("applies_to {e}"))));
+                        out.results
+                            .push(result(id, Outcome::NotAssessed, Some(format!("applies_to {e}"))));
                         continue;
                     }
                 }
@@ -257,7 +291,8 @@ fn evaluate_inventory(
                         provider: inv.provider.clone(),
                         connection_id: inv.connection_id.clone(),
                     };
-                    out.findings.push(finding(rule, resource, evidence(rule, &ctx), None, now_text));
+                    out.findings
+                        .push(finding(rule, resource, evidence(rule, &ctx), None, now_text));
                 }
                 Ok(false) => out.results.push(result(id, Outcome::Pass, None)),
                 Err(e) => out.results.push(result(id, Outcome::NotAssessed, Some(e))),
@@ -339,7 +374,11 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
                     continue;
                 }
                 let reach = graph.reachable(*n, spec.max_hops);
-                let hit = reach.keys().filter(|m| also[m.index()]).min_by_key(|m| m.index()).copied();
+                let hit = reach
+                    .keys()
+                    .filter(|m| also[m.index()])
+                    .min_by_key(|m| m.index())
+                    .copied();
                 match hit {
                     Some(target) => {
                         // Walk back; each step records the edge kind that led into it.
@@ -378,7 +417,8 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
                     connection_id: first.connection_id.clone(),
                 };
                 out.results.push(result(&signature, Outcome::Fail, None));
-                out.findings.push(finding(rule, resource, evidence, Some(path), now_text));
+                out.findings
+                    .push(finding(rule, resource, evidence, Some(path), now_text));
                 failures += 1;
             }
         }

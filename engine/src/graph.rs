@@ -38,31 +38,61 @@ impl AccessGraph {
                 g.node(inv, id, kind, name, view);
             };
             for p in &inv.principals {
-                add(&mut g, &p.id, "principal", &p.name, json!({
-                    "principal_kind": p.kind, "privileged": p.privileged, "roles": p.roles, "attributes": p.attributes,
-                }));
+                add(
+                    &mut g,
+                    &p.id,
+                    "principal",
+                    &p.name,
+                    json!({
+                        "principal_kind": p.kind, "privileged": p.privileged, "roles": p.roles, "attributes": p.attributes,
+                    }),
+                );
             }
             for a in &inv.agents {
-                add(&mut g, &a.id, "agent", &a.name, json!({
-                    "agent_kind": a.kind, "identity": a.identity, "active": a.active, "autonomy": a.autonomy,
-                    "channels": a.channels, "attributes": a.attributes,
-                }));
+                add(
+                    &mut g,
+                    &a.id,
+                    "agent",
+                    &a.name,
+                    json!({
+                        "agent_kind": a.kind, "identity": a.identity, "active": a.active, "autonomy": a.autonomy,
+                        "channels": a.channels, "attributes": a.attributes,
+                    }),
+                );
             }
             for t in &inv.tools {
-                add(&mut g, &t.id, "tool", &t.name, json!({
-                    "tool_kind": t.kind, "capabilities": t.capabilities, "active": t.active, "attributes": t.attributes,
-                }));
+                add(
+                    &mut g,
+                    &t.id,
+                    "tool",
+                    &t.name,
+                    json!({
+                        "tool_kind": t.kind, "capabilities": t.capabilities, "active": t.active, "attributes": t.attributes,
+                    }),
+                );
             }
             for d in &inv.data_stores {
-                add(&mut g, &d.id, "data_store", &d.name, json!({
-                    "store_kind": d.kind, "sensitivity": d.sensitivity, "external_sharing": d.external_sharing,
-                    "attributes": d.attributes,
-                }));
+                add(
+                    &mut g,
+                    &d.id,
+                    "data_store",
+                    &d.name,
+                    json!({
+                        "store_kind": d.kind, "sensitivity": d.sensitivity, "external_sharing": d.external_sharing,
+                        "attributes": d.attributes,
+                    }),
+                );
             }
             for i in &inv.untrusted_inputs {
-                add(&mut g, &i.id, "untrusted_input", &i.name, json!({
-                    "input_kind": i.kind, "unauthenticated": i.unauthenticated, "attributes": i.attributes,
-                }));
+                add(
+                    &mut g,
+                    &i.id,
+                    "untrusted_input",
+                    &i.name,
+                    json!({
+                        "input_kind": i.kind, "unauthenticated": i.unauthenticated, "attributes": i.attributes,
+                    }),
+                );
             }
             for team in ix.teams.keys() {
                 add(&mut g, team, "team", team, json!({}));
@@ -98,7 +128,10 @@ impl AccessGraph {
                     if t.capabilities.contains(&Capability::Read) {
                         g.edge(&t.id, d, "reads");
                     }
-                    if t.capabilities.iter().any(|c| matches!(c, Capability::Write | Capability::ExecuteCode)) {
+                    if t.capabilities
+                        .iter()
+                        .any(|c| matches!(c, Capability::Write | Capability::ExecuteCode))
+                    {
                         g.edge(&t.id, d, "writes");
                     }
                 }

@@ -26,13 +26,20 @@ pub fn reconcile(
             continue;
         }
         let blind = unassessed.contains(&(finding.rule_id.clone(), finding.resource.connection_id.clone()))
-            || unassessed.iter().any(|(rule, conn)| rule == &finding.rule_id && conn.split('+').any(|c| c == finding.resource.connection_id));
+            || unassessed.iter().any(|(rule, conn)| {
+                rule == &finding.rule_id && conn.split('+').any(|c| c == finding.resource.connection_id)
+            });
         if !blind {
             finding.status = FindingStatus::Resolved;
         }
     }
     let mut all: Vec<Finding> = by_print.into_values().collect();
-    all.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule_id.cmp(&b.rule_id)).then(a.fingerprint.cmp(&b.fingerprint)));
+    all.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.rule_id.cmp(&b.rule_id))
+            .then(a.fingerprint.cmp(&b.fingerprint))
+    });
     all
 }
 

@@ -105,7 +105,9 @@ impl fmt::Display for RuleError {
 /// The line on which `key:` first appears, for pointing at a CEL error.
 fn line_of(text: &str, key: &str) -> Option<usize> {
     let wanted = format!("{key}:");
-    text.lines().position(|l| l.trim_start().starts_with(&wanted)).map(|i| i + 1)
+    text.lines()
+        .position(|l| l.trim_start().starts_with(&wanted))
+        .map(|i| i + 1)
 }
 
 /// Parses and compiles one rule file.
@@ -122,7 +124,11 @@ pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
     if !RESOURCE_KINDS.contains(&meta.resource.as_str()) {
         return Err(error(
             line_of(text, "resource"),
-            format!("unknown resource {:?} (one of {})", meta.resource, RESOURCE_KINDS.join(", ")),
+            format!(
+                "unknown resource {:?} (one of {})",
+                meta.resource,
+                RESOURCE_KINDS.join(", ")
+            ),
         ));
     }
     let program = |key: &str, source: &str| {
@@ -135,16 +141,29 @@ pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
                 from: program("from", &p.from)?,
                 via: program("via", &p.via)?,
                 to: program("to", &p.to)?,
-                also_reaches: p.also_reaches.as_deref().map(|s| program("also_reaches", s)).transpose()?,
+                also_reaches: p
+                    .also_reaches
+                    .as_deref()
+                    .map(|s| program("also_reaches", s))
+                    .transpose()?,
                 through: p.through.clone(),
                 max_hops: p.max_hops.clamp(1, 12),
             }),
         ),
-        ("path", _, _) => return Err(error(None, "a path rule needs `path:` (from, via, to) and no `when:`".into())),
+        ("path", _, _) => {
+            return Err(error(
+                None,
+                "a path rule needs `path:` (from, via, to) and no `when:`".into(),
+            ))
+        }
         (_, Some(w), None) => (Some(program("when", w)?), None),
         (_, _, _) => return Err(error(None, "a resource rule needs `when:` and no `path:`".into())),
     };
-    let applies_to = meta.applies_to.as_deref().map(|s| program("applies_to", s)).transpose()?;
+    let applies_to = meta
+        .applies_to
+        .as_deref()
+        .map(|s| program("applies_to", s))
+        .transpose()?;
     let evidence = meta
         .evidence
         .iter()

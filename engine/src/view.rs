@@ -59,9 +59,12 @@ impl<'a> Index<'a> {
     fn tool_writes(&self, binding: &ToolBinding) -> bool {
         binding.active
             && self.tools.get(binding.tool_id.as_str()).is_some_and(|t| {
-                t.capabilities
-                    .iter()
-                    .any(|c| matches!(c, Capability::Write | Capability::ExecuteCode | Capability::SendExternal))
+                t.capabilities.iter().any(|c| {
+                    matches!(
+                        c,
+                        Capability::Write | Capability::ExecuteCode | Capability::SendExternal
+                    )
+                })
             })
     }
 
@@ -70,7 +73,10 @@ impl<'a> Index<'a> {
     }
 
     fn autonomous_write_tools(&self, agent: &Agent) -> bool {
-        agent.tools.iter().any(|b| b.autonomy == Autonomy::Autonomous && self.tool_writes(b))
+        agent
+            .tools
+            .iter()
+            .any(|b| b.autonomy == Autonomy::Autonomous && self.tool_writes(b))
     }
 
     fn teammates(&self, agent: &Agent) -> Vec<&'a Agent> {
@@ -103,9 +109,7 @@ fn object(value: Value) -> Map<String, Value> {
 pub fn days_between(then: &str, now: &chrono::DateTime<chrono::Utc>) -> Option<i64> {
     let parsed = chrono::DateTime::parse_from_rfc3339(then)
         .map(|d| d.with_timezone(&chrono::Utc))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(then, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc())
-        })
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(then, "%Y-%m-%d %H:%M:%S").map(|n| n.and_utc()))
         .ok()?;
     Some((*now - parsed).num_days())
 }
@@ -163,9 +167,12 @@ pub fn agent_view(ix: &Index, a: &Agent, now: &chrono::DateTime<chrono::Utc>) ->
         .filter_map(|id| ix.principals.get(id.as_str()))
         .map(|p| to_json(&p.kind))
         .collect();
-    let broad = audience_kinds
-        .iter()
-        .any(|k| matches!(k.as_str(), Some("anonymous" | "everyone" | "authenticated_users" | "guest")));
+    let broad = audience_kinds.iter().any(|k| {
+        matches!(
+            k.as_str(),
+            Some("anonymous" | "everyone" | "authenticated_users" | "guest")
+        )
+    });
     let public = audience_kinds
         .iter()
         .any(|k| matches!(k.as_str(), Some("anonymous" | "everyone" | "guest")));
@@ -175,7 +182,10 @@ pub fn agent_view(ix: &Index, a: &Agent, now: &chrono::DateTime<chrono::Utc>) ->
     let known = |b: bool| if a.audience_unknown { Value::Null } else { json!(b) };
     v.insert("broad_audience".into(), known(broad));
     v.insert("public".into(), known(public));
-    v.insert("tools".into(), Value::Array(a.tools.iter().map(|b| tool_entry(ix, b)).collect()));
+    v.insert(
+        "tools".into(),
+        Value::Array(a.tools.iter().map(|b| tool_entry(ix, b)).collect()),
+    );
     v.insert("has_write_tools".into(), json!(ix.has_write_tools(a)));
     v.insert("autonomous_write_tools".into(), json!(ix.autonomous_write_tools(a)));
     let mates = ix.teammates(a);
@@ -220,7 +230,10 @@ pub fn input_view(ix: &Index, i: &UntrustedInput) -> Value {
         .map(|a| {
             let mut s = object(agent_summary(ix, a));
             let mates = ix.teammates(a);
-            s.insert("team_write_tools".into(), json!(mates.iter().any(|m| ix.has_write_tools(m))));
+            s.insert(
+                "team_write_tools".into(),
+                json!(mates.iter().any(|m| ix.has_write_tools(m))),
+            );
             s.insert(
                 "team_autonomous_write_tools".into(),
                 json!(mates.iter().any(|m| ix.autonomous_write_tools(m))),
@@ -235,7 +248,11 @@ pub fn input_view(ix: &Index, i: &UntrustedInput) -> Value {
 /// The connection-wide view: effective settings by key.
 pub fn tenant_view(inv: &Inventory) -> Value {
     let settings: Map<String, Value> = inv.settings.iter().map(|s| (s.key.clone(), s.value.clone())).collect();
-    let sources: Map<String, Value> = inv.settings.iter().map(|s| (s.key.clone(), to_json(&s.source))).collect();
+    let sources: Map<String, Value> = inv
+        .settings
+        .iter()
+        .map(|s| (s.key.clone(), to_json(&s.source)))
+        .collect();
     json!({
         "id": inv.connection_id,
         "name": format!("{} connection {}", inv.provider, inv.connection_id),

@@ -49,7 +49,8 @@ impl SecretBox {
         }
         let show = key_file.display().to_string();
         if key_file.exists() {
-            let text = std::fs::read_to_string(key_file).map_err(|e| CryptoError::KeyFile(show.clone(), e.to_string()))?;
+            let text =
+                std::fs::read_to_string(key_file).map_err(|e| CryptoError::KeyFile(show.clone(), e.to_string()))?;
             return parse_key(text.trim()).map(Self::from_key);
         }
         if let Some(dir) = key_file.parent() {
@@ -67,7 +68,13 @@ impl SecretBox {
         rand::rng().fill_bytes(&mut nonce);
         let sealed = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plaintext, aad: context.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: &plaintext,
+                    aad: context.as_bytes(),
+                },
+            )
             .expect("encryption cannot fail for in-memory buffers");
         let mut blob = nonce.to_vec();
         blob.extend(sealed);
@@ -76,14 +83,22 @@ impl SecretBox {
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<BTreeMap<String, String>, CryptoError> {
         let encoded = sealed.strip_prefix(PREFIX).ok_or(CryptoError::Open)?;
-        let blob = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| CryptoError::Open)?;
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .map_err(|_| CryptoError::Open)?;
         if blob.len() < 12 {
             return Err(CryptoError::Open);
         }
         let (nonce, ciphertext) = blob.split_at(12);
         let plaintext = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: context.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: context.as_bytes(),
+                },
+            )
             .map_err(|_| CryptoError::Open)?;
         serde_json::from_slice(&plaintext).map_err(|_| CryptoError::Open)
     }
@@ -94,7 +109,9 @@ fn parse_key(text: &str) -> Result<[u8; 32], CryptoError> {
     let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
         hex::decode(text).map_err(|_| CryptoError::BadKey)?
     } else {
-        base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| CryptoError::BadKey)?
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| CryptoError::BadKey)?
     };
     bytes.try_into().map_err(|_| CryptoError::BadKey)
 }
@@ -103,7 +120,11 @@ fn parse_key(text: &str) -> Result<[u8; 32], CryptoError> {
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(text.as_bytes())
 }
 
@@ -124,7 +145,10 @@ mod tests {
         assert!(!sealed.contains("s3cr3t"));
         assert_eq!(b.open("conn-1", &sealed).unwrap(), secrets);
         assert!(b.open("conn-2", &sealed).is_err(), "moved to another row");
-        assert!(SecretBox::from_key([8; 32]).open("conn-1", &sealed).is_err(), "wrong key");
+        assert!(
+            SecretBox::from_key([8; 32]).open("conn-1", &sealed).is_err(),
+            "wrong key"
+        );
     }
 
     #[test]

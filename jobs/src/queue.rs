@@ -68,7 +68,11 @@ macro_rules! config_for {
 fn worker_name(queue: &str) -> String {
     let host = std::env::var("AISPM_WORKER_NAME")
         .ok()
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|h| h.trim().to_string()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "local".into());
     format!("{queue}@{host}")
@@ -134,7 +138,9 @@ async fn collect_handler(job: CollectJob, rt: Data<Arc<Runtime>>, attempt: Attem
 }
 
 async fn evaluate_handler(job: EvaluateJob, rt: Data<Arc<Runtime>>) -> Result<(), BoxDynError> {
-    work::evaluate(&rt, &job.tenant_id).await.map_err(|e| e.to_string().into())
+    work::evaluate(&rt, &job.tenant_id)
+        .await
+        .map_err(|e| e.to_string().into())
 }
 
 /// Runs the collect and evaluate workers until `stop` resolves.
@@ -146,14 +152,18 @@ pub async fn run_workers(rt: Arc<Runtime>, stop: impl Future<Output = ()> + Send
             monitor
                 .register(move |_| {
                     WorkerBuilder::new(worker_name(COLLECT_QUEUE))
-                        .backend(SqliteStorage::new(&pool).with_config(config_for!(apalis_sqlite::Config, COLLECT_QUEUE)))
+                        .backend(
+                            SqliteStorage::new(&pool).with_config(config_for!(apalis_sqlite::Config, COLLECT_QUEUE)),
+                        )
                         .data(rt1.clone())
                         .concurrency(COLLECT_CONCURRENCY)
                         .build(collect_handler)
                 })
                 .register(move |_| {
                     WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
-                        .backend(SqliteStorage::new(&pool2).with_config(config_for!(apalis_sqlite::Config, EVALUATE_QUEUE)))
+                        .backend(
+                            SqliteStorage::new(&pool2).with_config(config_for!(apalis_sqlite::Config, EVALUATE_QUEUE)),
+                        )
                         .data(rt2.clone())
                         .build(evaluate_handler)
                 })
@@ -163,14 +173,20 @@ pub async fn run_workers(rt: Arc<Runtime>, stop: impl Future<Output = ()> + Send
             monitor
                 .register(move |_| {
                     WorkerBuilder::new(worker_name(COLLECT_QUEUE))
-                        .backend(PostgresStorage::new(&pool).with_config(config_for!(apalis_postgres::Config, COLLECT_QUEUE)))
+                        .backend(
+                            PostgresStorage::new(&pool)
+                                .with_config(config_for!(apalis_postgres::Config, COLLECT_QUEUE)),
+                        )
                         .data(rt1.clone())
                         .concurrency(COLLECT_CONCURRENCY)
                         .build(collect_handler)
                 })
                 .register(move |_| {
                     WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
-                        .backend(PostgresStorage::new(&pool2).with_config(config_for!(apalis_postgres::Config, EVALUATE_QUEUE)))
+                        .backend(
+                            PostgresStorage::new(&pool2)
+                                .with_config(config_for!(apalis_postgres::Config, EVALUATE_QUEUE)),
+                        )
                         .data(rt2.clone())
                         .build(evaluate_handler)
                 })

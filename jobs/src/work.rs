@@ -35,8 +35,12 @@ pub enum WorkError {
 
 /// Rebuilds the connector's view of a stored connection, secrets opened.
 pub fn connection_spec(rt: &Runtime, conn: &store::entities::connection::Model) -> Result<ConnectionSpec, WorkError> {
-    let secrets = rt.secrets.open(&conn.id, &conn.secrets).map_err(|e| WorkError::Other(e.to_string()))?;
-    let settings = serde_json::from_str(&conn.settings).map_err(|e| WorkError::Other(format!("connection settings: {e}")))?;
+    let secrets = rt
+        .secrets
+        .open(&conn.id, &conn.secrets)
+        .map_err(|e| WorkError::Other(e.to_string()))?;
+    let settings =
+        serde_json::from_str(&conn.settings).map_err(|e| WorkError::Other(format!("connection settings: {e}")))?;
     Ok(ConnectionSpec {
         id: conn.id.clone(),
         provider: conn.provider.clone(),
@@ -91,7 +95,8 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
             }
             Err(error) => {
                 let reason = format!("{resource}: {error}");
-                let retryable = error.is_retryable() && !matches!(error, ApiError::Auth(connectors::auth::AuthError::Rejected(_)));
+                let retryable =
+                    error.is_retryable() && !matches!(error, ApiError::Auth(connectors::auth::AuthError::Rejected(_)));
                 if retryable && !last_try {
                     let mut note: store::entities::scan::ActiveModel = scan.clone().into();
                     note.error = Set(Some(format!("will retry: {reason}")));

@@ -156,7 +156,13 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(ScanParts::Table)
                 .if_not_exists()
-                .col(ColumnDef::new(ScanParts::Id).big_integer().not_null().auto_increment().primary_key())
+                .col(
+                    ColumnDef::new(ScanParts::Id)
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(ScanParts::ScanId).string().not_null())
                 .col(ColumnDef::new(ScanParts::Resource).string().not_null())
                 .col(ColumnDef::new(ScanParts::Status).string().not_null())
@@ -207,7 +213,13 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table(Findings::Table)
                 .if_not_exists()
-                .col(ColumnDef::new(Findings::Id).big_integer().not_null().auto_increment().primary_key())
+                .col(
+                    ColumnDef::new(Findings::Id)
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
                 .col(ColumnDef::new(Findings::TenantId).string().not_null())
                 .col(ColumnDef::new(Findings::Fingerprint).string().not_null())
                 .col(ColumnDef::new(Findings::RuleId).string().not_null())

@@ -39,39 +39,234 @@ pub enum Query {
         sources: &'static [(&'static str, &'static str)],
     },
     /// Rows created in the last `days` days.
-    SinceDays { column: &'static str, days: i64 },
+    SinceDays {
+        column: &'static str,
+        days: i64,
+    },
 }
 
 /// The collection plan, in the reference's suggested order (§2.13).
 pub fn plan() -> Vec<TableSpec> {
     use Query::*;
     vec![
-        TableSpec { table: "sys_store_app", fields: &["sys_id", "scope", "name", "version", "active"], query: Fixed("scopeINsn_aia,sn_va_as_service,sn_nowassist_va") },
-        TableSpec { table: "sys_properties", fields: &["sys_id", "name", "value", "type"], query: Fixed(transform::PROPERTY_QUERY) },
-        TableSpec { table: "sn_aia_property", fields: &["sys_id", "name", "value"], query: Fixed("") },
-        TableSpec { table: "sn_aia_agent", fields: &["sys_id", "name", "description", "agent_type", "channel", "record_type", "internal_name", "external_agent_configuration", "sys_created_on"], query: Fixed("") },
-        TableSpec { table: "sn_aia_agent_config", fields: &["sys_id", "agent", "active", "run_as_user", "public", "agent_descriptor", "sys_domain"], query: Fixed("") },
-        TableSpec { table: "sn_aia_tool", fields: &["sys_id", "name", "type", "script", "input_schema", "target_document_table", "active"], query: Fixed("") },
-        TableSpec { table: "sn_aia_agent_tool_m2m", fields: &["sys_id", "agent", "tool", "active", "execution_mode", "max_auto_executions"], query: Fixed("") },
-        TableSpec { table: "sn_aia_usecase", fields: &["sys_id", "name", "execution_mode", "team", "internal_name", "active"], query: Fixed("") },
-        TableSpec { table: "sn_aia_usecase_config_override", fields: &["sys_id", "usecase_configuration", "run_as_user", "active"], query: Fixed("") },
-        TableSpec { table: "sn_aia_team", fields: &["sys_id", "name"], query: Fixed("") },
-        TableSpec { table: "sn_aia_team_member", fields: &["sys_id", "team", "agent"], query: Fixed("") },
-        TableSpec { table: "sn_aia_trigger_configuration", fields: &["sys_id", "name", "active", "target_table", "trigger_flow_definition_type", "run_as", "run_as_user", "run_as_script", "usecase"], query: Fixed("") },
-        TableSpec { table: "sys_agent_access_role_configuration", fields: &["sys_id", "agent", "agent_table", "role_list", "allow_all_session_roles"], query: Fixed("") },
-        TableSpec { table: "sys_agent_access_role_mapping", fields: &["sys_id", "agent_access_config", "role"], query: Fixed("") },
-        TableSpec { table: "sn_aia_external_agent_configuration", fields: &["sys_id", "name", "active"], query: Fixed("") },
-        TableSpec { table: "sys_security_acl", fields: &["sys_id", "name", "type.name", "operation.name", "active", "decision_type", "security_attribute.name", "condition", "script", "advanced"], query: Fixed("type.nameINgen_ai_agent,gen_ai_workflow,gen_ai_agentic_usecase,gen_ai_skill") },
-        TableSpec { table: "sys_security_acl_role", fields: &["sys_id", "sys_security_acl", "sys_user_role"], query: IdsFrom { column: "sys_security_acl", sources: &[("sys_security_acl", "sys_id")] } },
-        TableSpec { table: "sys_user_role", fields: &["sys_id", "name", "elevated_privilege"], query: Fixed("") },
-        TableSpec { table: "sys_user", fields: &["sys_id", "user_name", "active", "locked_out", "web_service_access_only", "internal_integration_user", "identity_type", "last_login_time"], query: IdsFrom { column: "sys_id", sources: RUN_AS_SOURCES } },
-        TableSpec { table: "sys_user_has_role", fields: &["sys_id", "user", "role", "inherited"], query: IdsFrom { column: "user", sources: RUN_AS_SOURCES } },
-        TableSpec { table: "sys_generative_ai_provider_mapping", fields: &["sys_id", "provider", "provider_implementation", "external", "active"], query: Fixed("") },
-        TableSpec { table: "sn_nowassist_skill_config", fields: &["sys_id", "skill_id", "active"], query: Fixed("") },
-        TableSpec { table: "sys_cs_provider", fields: &["sys_id", "name", "link_account_enabled", "automatic_link_enabled", "account_link_type"], query: Fixed("") },
-        TableSpec { table: "sys_cs_provider_application", fields: &["sys_id", "name", "provider", "inbound_id", "message_auth", "message_auth.inbound_message_verification.token"], query: Fixed("") },
-        TableSpec { table: "sys_public", fields: &["sys_id", "page", "active"], query: Fixed("pageSTARTSWITHsn_va_web_client^ORpageSTARTSWITH$sn-va-web-client") },
-        TableSpec { table: "sn_aia_execution_plan", fields: &["sys_id", "agent", "sys_created_on"], query: SinceDays { column: "sys_created_on", days: 90 } },
+        TableSpec {
+            table: "sys_store_app",
+            fields: &["sys_id", "scope", "name", "version", "active"],
+            query: Fixed("scopeINsn_aia,sn_va_as_service,sn_nowassist_va"),
+        },
+        TableSpec {
+            table: "sys_properties",
+            fields: &["sys_id", "name", "value", "type"],
+            query: Fixed(transform::PROPERTY_QUERY),
+        },
+        TableSpec {
+            table: "sn_aia_property",
+            fields: &["sys_id", "name", "value"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_agent",
+            fields: &[
+                "sys_id",
+                "name",
+                "description",
+                "agent_type",
+                "channel",
+                "record_type",
+                "internal_name",
+                "external_agent_configuration",
+                "sys_created_on",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_agent_config",
+            fields: &[
+                "sys_id",
+                "agent",
+                "active",
+                "run_as_user",
+                "public",
+                "agent_descriptor",
+                "sys_domain",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_tool",
+            fields: &[
+                "sys_id",
+                "name",
+                "type",
+                "script",
+                "input_schema",
+                "target_document_table",
+                "active",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_agent_tool_m2m",
+            fields: &[
+                "sys_id",
+                "agent",
+                "tool",
+                "active",
+                "execution_mode",
+                "max_auto_executions",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_usecase",
+            fields: &["sys_id", "name", "execution_mode", "team", "internal_name", "active"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_usecase_config_override",
+            fields: &["sys_id", "usecase_configuration", "run_as_user", "active"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_team",
+            fields: &["sys_id", "name"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_team_member",
+            fields: &["sys_id", "team", "agent"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_trigger_configuration",
+            fields: &[
+                "sys_id",
+                "name",
+                "active",
+                "target_table",
+                "trigger_flow_definition_type",
+                "run_as",
+                "run_as_user",
+                "run_as_script",
+                "usecase",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sys_agent_access_role_configuration",
+            fields: &["sys_id", "agent", "agent_table", "role_list", "allow_all_session_roles"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sys_agent_access_role_mapping",
+            fields: &["sys_id", "agent_access_config", "role"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_aia_external_agent_configuration",
+            fields: &["sys_id", "name", "active"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sys_security_acl",
+            fields: &[
+                "sys_id",
+                "name",
+                "type.name",
+                "operation.name",
+                "active",
+                "decision_type",
+                "security_attribute.name",
+                "condition",
+                "script",
+                "advanced",
+            ],
+            query: Fixed("type.nameINgen_ai_agent,gen_ai_workflow,gen_ai_agentic_usecase,gen_ai_skill"),
+        },
+        TableSpec {
+            table: "sys_security_acl_role",
+            fields: &["sys_id", "sys_security_acl", "sys_user_role"],
+            query: IdsFrom {
+                column: "sys_security_acl",
+                sources: &[("sys_security_acl", "sys_id")],
+            },
+        },
+        TableSpec {
+            table: "sys_user_role",
+            fields: &["sys_id", "name", "elevated_privilege"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sys_user",
+            fields: &[
+                "sys_id",
+                "user_name",
+                "active",
+                "locked_out",
+                "web_service_access_only",
+                "internal_integration_user",
+                "identity_type",
+                "last_login_time",
+            ],
+            query: IdsFrom {
+                column: "sys_id",
+                sources: RUN_AS_SOURCES,
+            },
+        },
+        TableSpec {
+            table: "sys_user_has_role",
+            fields: &["sys_id", "user", "role", "inherited"],
+            query: IdsFrom {
+                column: "user",
+                sources: RUN_AS_SOURCES,
+            },
+        },
+        TableSpec {
+            table: "sys_generative_ai_provider_mapping",
+            fields: &["sys_id", "provider", "provider_implementation", "external", "active"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sn_nowassist_skill_config",
+            fields: &["sys_id", "skill_id", "active"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sys_cs_provider",
+            fields: &[
+                "sys_id",
+                "name",
+                "link_account_enabled",
+                "automatic_link_enabled",
+                "account_link_type",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sys_cs_provider_application",
+            fields: &[
+                "sys_id",
+                "name",
+                "provider",
+                "inbound_id",
+                "message_auth",
+                "message_auth.inbound_message_verification.token",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            table: "sys_public",
+            fields: &["sys_id", "page", "active"],
+            query: Fixed("pageSTARTSWITHsn_va_web_client^ORpageSTARTSWITH$sn-va-web-client"),
+        },
+        TableSpec {
+            table: "sn_aia_execution_plan",
+            fields: &["sys_id", "agent", "sys_created_on"],
+            query: SinceDays {
+                column: "sys_created_on",
+                days: 90,
+            },
+        },
     ]
 }
 
@@ -106,7 +301,11 @@ impl ServiceNow {
                 username,
                 password: ResourceOwnerPassword::new(password.clone()),
             },
-            (Some(_), None) => return Err(ConnectError::Setting("password is missing for the password grant".into())),
+            (Some(_), None) => {
+                return Err(ConnectError::Setting(
+                    "password is missing for the password grant".into(),
+                ))
+            }
             _ => Grant::ClientCredentials { scope: None },
         };
         let tokens = Arc::new(
@@ -119,7 +318,11 @@ impl ServiceNow {
             .map_err(|e| ConnectError::Api(e.into()))?,
         );
         let pacing = Pacing {
-            max_rps: spec.settings.get("max_rps").and_then(Value::as_f64).unwrap_or(DEFAULT_MAX_RPS),
+            max_rps: spec
+                .settings
+                .get("max_rps")
+                .and_then(Value::as_f64)
+                .unwrap_or(DEFAULT_MAX_RPS),
             ..Pacing::default()
         };
         let page_size = spec
@@ -131,7 +334,11 @@ impl ServiceNow {
             .max(1);
         let api = ApiClient::new(tokens.clone() as Arc<dyn TokenSource>, pacing)?;
         Ok(ServiceNow {
-            tables: TableClient { api, instance_url, page_size },
+            tables: TableClient {
+                api,
+                instance_url,
+                page_size,
+            },
             tokens,
         })
     }
@@ -159,7 +366,9 @@ impl ServiceNow {
                     .collect();
                 ids.sort();
                 ids.dedup();
-                ids.chunks(IN_CHUNK).map(|chunk| format!("{column}IN{}", chunk.join(","))).collect()
+                ids.chunks(IN_CHUNK)
+                    .map(|chunk| format!("{column}IN{}", chunk.join(",")))
+                    .collect()
             }
         };
         let mut records = Vec::new();
@@ -217,10 +426,13 @@ impl Collector for ServiceNow {
         Box::pin(async move {
             let table = resource.strip_prefix("servicenow.").unwrap_or(resource);
             let specs = plan();
-            let spec = specs.iter().find(|s| s.table == table).ok_or_else(|| ApiError::Status {
-                status: 400,
-                message: format!("unknown ServiceNow resource {resource}"),
-            })?;
+            let spec = specs
+                .iter()
+                .find(|s| s.table == table)
+                .ok_or_else(|| ApiError::Status {
+                    status: 400,
+                    message: format!("unknown ServiceNow resource {resource}"),
+                })?;
             self.fetch_table(spec, earlier).await
         })
     }

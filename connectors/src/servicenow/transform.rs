@@ -30,13 +30,19 @@ pub const PROPERTIES: &[(&str, Option<&str>)] = &[
     ("sn_aia.enable_va_conversation", None),
     ("glide.ai_record_activity.validation.feature.enabled", Some("false")),
     ("com.sn.generative.ai.log_prompt", Some("true")),
-    ("com.glide.one_extend.include_default_roles_for_skill_acl", Some("false")),
+    (
+        "com.glide.one_extend.include_default_roles_for_skill_acl",
+        Some("false"),
+    ),
     ("sn_itsm_aia.office_365_group_member_approval.required", Some("true")),
     ("glide.voice.authenticate.mfa_mandatory", Some("true")),
     ("glide.voice.authenticate.allow_kba_as_only_factor", Some("false")),
     ("glide.basicauth.required.api", Some("false")),
     ("glide.oauth.inbound.ropc.grant_type.disabled", Some("false")),
-    ("glide.oauth.inbound.client.credential.grant_type.enabled", Some("false")),
+    (
+        "glide.oauth.inbound.client.credential.grant_type.enabled",
+        Some("false"),
+    ),
 ];
 
 /// The `sys_properties` filter for [`PROPERTIES`].
@@ -52,29 +58,55 @@ const AIA_PROPERTIES: &[(&str, &str)] = &[
 
 /// Roles treated as elevated besides any with `elevated_privilege=true` (§4 preamble).
 const ELEVATED_ROLES: &[&str] = &[
-    "admin", "security_admin", "maint", "nobody", "oauth_admin", "user_admin", "sn_aia.admin",
-    "agent_role_config_admin", "ai_user_admin", "sn_generative_ai.nsa_admin", "sn_nowassist_admin.nsa_admin",
+    "admin",
+    "security_admin",
+    "maint",
+    "nobody",
+    "oauth_admin",
+    "user_admin",
+    "sn_aia.admin",
+    "agent_role_config_admin",
+    "ai_user_admin",
+    "sn_generative_ai.nsa_admin",
+    "sn_nowassist_admin.nsa_admin",
     "rate_limit_admin",
 ];
 
 /// Tables whose records end users write (tickets, cases, articles, email): content from
 /// outside the trust boundary (§4, SNAI-008/014).
 const USER_WRITTEN_TABLES: &[&str] = &[
-    "incident", "sc_req_item", "sc_request", "sn_customerservice_case", "sn_hr_core_case", "kb_knowledge",
-    "sys_email", "task", "interaction",
+    "incident",
+    "sc_req_item",
+    "sc_request",
+    "sn_customerservice_case",
+    "sn_hr_core_case",
+    "kb_knowledge",
+    "sys_email",
+    "task",
+    "interaction",
 ];
 
 /// Tables holding identities, rights or personal data.
 const CONFIDENTIAL_TABLES: &[&str] = &[
-    "sys_user", "sys_user_has_role", "sys_user_group", "sys_user_grmember", "sn_hr_core_case", "sn_hr_core_profile",
-    "customer_account", "customer_contact", "sys_properties", "oauth_entity",
+    "sys_user",
+    "sys_user_has_role",
+    "sys_user_group",
+    "sys_user_grmember",
+    "sn_hr_core_case",
+    "sn_hr_core_profile",
+    "customer_account",
+    "customer_contact",
+    "sys_properties",
+    "oauth_entity",
 ];
 
 /// Tool types (§2.2) and what they can do; unknown types are treated as writers.
 fn tool_capabilities(kind: &str, operation: &str, name: &str) -> Vec<Capability> {
     let sends = {
         let n = name.to_lowercase();
-        ["email", "notif", "send", "slack", "teams", "webhook", "sms"].iter().any(|w| n.contains(w))
+        ["email", "notif", "send", "slack", "teams", "webhook", "sms"]
+            .iter()
+            .any(|w| n.contains(w))
     };
     let mut caps = match kind {
         "crud" if operation == "lookup" || operation == "read" => vec![Capability::Read],
@@ -157,7 +189,10 @@ impl Roles {
         Roles { by_id }
     }
     fn name(&self, id: &str) -> String {
-        self.by_id.get(id).map(|(n, _)| n.clone()).unwrap_or_else(|| id.to_string())
+        self.by_id
+            .get(id)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| id.to_string())
     }
     fn elevated(&self, name: &str) -> bool {
         ELEVATED_ROLES.contains(&name) || self.by_id.values().any(|(n, e)| n == name && *e)
@@ -197,7 +232,10 @@ impl Acls {
                 vec![ANONYMOUS.to_string()]
             } else if attribute == "LoggedIn"
                 || attribute == "user_is_authenticated"
-                || (role_names.is_empty() && attribute.is_empty() && text(acl, "condition").is_empty() && text(acl, "script").is_empty())
+                || (role_names.is_empty()
+                    && attribute.is_empty()
+                    && text(acl, "condition").is_empty()
+                    && text(acl, "script").is_empty())
             {
                 vec![AUTHENTICATED.to_string()]
             } else {
@@ -225,8 +263,14 @@ impl Acls {
         match self.by_name.get(internal_name) {
             Some(a) => (a.clone(), true, false),
             None => {
-                let open = types.iter().any(|t| self.wildcard_permissive.get(*t).copied().unwrap_or(false));
-                (if open { vec![AUTHENTICATED.to_string()] } else { vec![] }, false, false)
+                let open = types
+                    .iter()
+                    .any(|t| self.wildcard_permissive.get(*t).copied().unwrap_or(false));
+                (
+                    if open { vec![AUTHENTICATED.to_string()] } else { vec![] },
+                    false,
+                    false,
+                )
             }
         }
     }
@@ -319,12 +363,19 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             data_stores.entry(table_id(table)).or_insert_with(|| DataStore {
                 id: table_id(table),
                 kind: "servicenow_table".into(),
-                name: if table == "*" { "Any table (*)".to_string() } else { table.clone() },
+                name: if table == "*" {
+                    "Any table (*)".to_string()
+                } else {
+                    table.clone()
+                },
                 sensitivity: Some(sensitivity(table).into()),
                 external_sharing: None,
-                attributes: [("user_written".to_string(), json!(USER_WRITTEN_TABLES.contains(&table.as_str()) || table == "*"))]
-                    .into_iter()
-                    .collect(),
+                attributes: [(
+                    "user_written".to_string(),
+                    json!(USER_WRITTEN_TABLES.contains(&table.as_str()) || table == "*"),
+                )]
+                .into_iter()
+                .collect(),
             });
         }
         if capabilities.contains(&Capability::Read) {
@@ -340,8 +391,14 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             active: text(t, "active") != "false",
             attributes: [
                 ("operation".to_string(), json!(operation)),
-                ("script_uses_glide_record".to_string(), json!(script.contains("new GlideRecord("))),
-                ("script_disables_workflow".to_string(), json!(script.contains("setWorkflow(false)"))),
+                (
+                    "script_uses_glide_record".to_string(),
+                    json!(script.contains("new GlideRecord(")),
+                ),
+                (
+                    "script_disables_workflow".to_string(),
+                    json!(script.contains("setWorkflow(false)")),
+                ),
             ]
             .into_iter()
             .collect(),
@@ -361,14 +418,20 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             tool_id: tool_id(text(b, "tool")),
             autonomy: autonomy(text(b, "execution_mode")),
             active: text(b, "active") != "false",
-            attributes: [("max_auto_executions".to_string(), json!(max.parse::<i64>().unwrap_or(10)))]
-                .into_iter()
-                .collect(),
+            attributes: [(
+                "max_auto_executions".to_string(),
+                json!(max.parse::<i64>().unwrap_or(10)),
+            )]
+            .into_iter()
+            .collect(),
         });
     }
     let mut teams: HashMap<&str, Vec<String>> = HashMap::new();
     for m in records(parts, "sn_aia_team_member") {
-        teams.entry(text(m, "agent")).or_default().push(format!("{P}:team:{}", text(m, "team")));
+        teams
+            .entry(text(m, "agent"))
+            .or_default()
+            .push(format!("{P}:team:{}", text(m, "team")));
     }
     let activity_read = collected(parts, "sn_aia_execution_plan");
     let mut last_run: HashMap<&str, String> = HashMap::new();
@@ -412,13 +475,20 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             kind: "now_assist_agent".into(),
             name: text(a, "name").to_string(),
             owner: None,
-            identity: if run_as.is_empty() { RunIdentity::Invoker } else { RunIdentity::Fixed },
+            identity: if run_as.is_empty() {
+                RunIdentity::Invoker
+            } else {
+                RunIdentity::Fixed
+            },
             run_as: (!run_as.is_empty()).then(|| user_id(run_as)),
             role_mask: masks.get(sys_id).cloned().flatten(),
             audience,
             audience_unknown,
             channels,
-            autonomy: if tool_bindings.iter().any(|b| b.active && b.autonomy == Autonomy::Autonomous) {
+            autonomy: if tool_bindings
+                .iter()
+                .any(|b| b.active && b.autonomy == Autonomy::Autonomous)
+            {
                 Autonomy::Autonomous
             } else {
                 Autonomy::Supervised
@@ -431,11 +501,17 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             attributes: [
                 ("agent_type".to_string(), json!(text(a, "agent_type"))),
                 ("internal_name".to_string(), json!(text(a, "internal_name"))),
-                ("public_flag".to_string(), json!(config.is_some_and(|c| flag(c, "public")))),
+                (
+                    "public_flag".to_string(),
+                    json!(config.is_some_and(|c| flag(c, "public"))),
+                ),
                 ("has_own_acl".to_string(), json!(own_acl)),
                 ("role_mask_read".to_string(), json!(masks_read)),
                 ("role_mask_configured".to_string(), json!(masks.contains_key(sys_id))),
-                ("role_mask_has_elevated".to_string(), json!(mask_has_elevated(&masks, sys_id, &roles))),
+                (
+                    "role_mask_has_elevated".to_string(),
+                    json!(mask_has_elevated(&masks, sys_id, &roles)),
+                ),
                 ("activity_read".to_string(), json!(activity_read)),
                 ("reads_user_content".to_string(), json!(reads_user_content)),
                 ("created_on".to_string(), json!(text(a, "sys_created_on"))),
@@ -465,7 +541,11 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             kind: "now_assist_workflow".into(),
             name: text(w, "name").to_string(),
             owner: None,
-            identity: if run_as.is_empty() { RunIdentity::Invoker } else { RunIdentity::Fixed },
+            identity: if run_as.is_empty() {
+                RunIdentity::Invoker
+            } else {
+                RunIdentity::Fixed
+            },
             run_as: (!run_as.is_empty()).then(|| user_id(run_as)),
             role_mask: masks.get(sys_id).cloned().flatten(),
             audience,
@@ -474,7 +554,11 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             autonomy: autonomy(text(w, "execution_mode")),
             tools: vec![],
             knowledge: vec![],
-            teams: if team.is_empty() { vec![] } else { vec![format!("{P}:team:{team}")] },
+            teams: if team.is_empty() {
+                vec![]
+            } else {
+                vec![format!("{P}:team:{team}")]
+            },
             active: text(w, "active") != "false",
             last_used: None,
             attributes: [
@@ -484,7 +568,10 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
                 ("has_own_acl".to_string(), json!(own_acl)),
                 ("role_mask_read".to_string(), json!(masks_read)),
                 ("role_mask_configured".to_string(), json!(masks.contains_key(sys_id))),
-                ("role_mask_has_elevated".to_string(), json!(mask_has_elevated(&masks, sys_id, &roles))),
+                (
+                    "role_mask_has_elevated".to_string(),
+                    json!(mask_has_elevated(&masks, sys_id, &roles)),
+                ),
                 ("activity_read".to_string(), json!(false)),
             ]
             .into_iter()
@@ -495,11 +582,18 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
     // Identities: run-as users with their roles.
     let mut user_roles: HashMap<&str, Vec<String>> = HashMap::new();
     for ur in records(parts, "sys_user_has_role") {
-        user_roles.entry(text(ur, "user")).or_default().push(roles.name(text(ur, "role")));
+        user_roles
+            .entry(text(ur, "user"))
+            .or_default()
+            .push(roles.name(text(ur, "role")));
     }
     let mut principals = vec![
         special(ANONYMOUS, PrincipalKind::Anonymous, "Public (no sign-in)"),
-        special(AUTHENTICATED, PrincipalKind::AuthenticatedUsers, "Any authenticated user"),
+        special(
+            AUTHENTICATED,
+            PrincipalKind::AuthenticatedUsers,
+            "Any authenticated user",
+        ),
     ];
     let mut grants = Vec::new();
     let mut role_names: BTreeSet<String> = BTreeSet::new();
@@ -537,7 +631,11 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
                 holder: user_id(sys_id),
                 target: format!("{P}:instance"),
                 permission: role.clone(),
-                level: if roles.elevated(role) { Level::Admin } else { Level::Read },
+                level: if roles.elevated(role) {
+                    Level::Admin
+                } else {
+                    Level::Read
+                },
                 scope: "tenant".into(),
                 consent: None,
             });
@@ -549,8 +647,18 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             privileged: held.iter().any(|r| roles.elevated(r)),
             roles: held,
             attributes: [
-                ("identity_type".to_string(), json!(if identity_type.is_empty() { "unclassified" } else { identity_type })),
-                ("web_service_access_only".to_string(), json!(flag(u, "web_service_access_only"))),
+                (
+                    "identity_type".to_string(),
+                    json!(if identity_type.is_empty() {
+                        "unclassified"
+                    } else {
+                        identity_type
+                    }),
+                ),
+                (
+                    "web_service_access_only".to_string(),
+                    json!(flag(u, "web_service_access_only")),
+                ),
                 ("active".to_string(), json!(text(u, "active") != "false")),
                 ("locked_out".to_string(), json!(flag(u, "locked_out"))),
                 ("run_as_for_agents".to_string(), json!(run_as_ids.contains(sys_id))),
@@ -648,36 +756,62 @@ fn settings(parts: &Parts) -> Vec<AiSetting> {
             .filter(|r| text(r, "active") != "false")
             .map(|r| (text(r, "scope").to_string(), json!(text(r, "version"))))
             .collect();
-        out.push(setting(format!("{P}.installed_apps"), Value::Object(apps), SettingSource::Explicit));
+        out.push(setting(
+            format!("{P}.installed_apps"),
+            Value::Object(apps),
+            SettingSource::Explicit,
+        ));
     }
     if collected(parts, "sys_security_acl") {
         // Deny-by-default wildcard ACLs carry the "Never" security attribute (§2.5, §8.2).
         let permissive = records(parts, "sys_security_acl").iter().any(|acl| {
-            text(acl, "name") == "*" && flag(acl, "active") && !text(acl, "security_attribute.name").eq_ignore_ascii_case("never")
+            text(acl, "name") == "*"
+                && flag(acl, "active")
+                && !text(acl, "security_attribute.name").eq_ignore_ascii_case("never")
         });
-        out.push(setting(format!("{P}.acl.wildcard_gen_ai_permissive"), json!(permissive), SettingSource::Explicit));
+        out.push(setting(
+            format!("{P}.acl.wildcard_gen_ai_permissive"),
+            json!(permissive),
+            SettingSource::Explicit,
+        ));
     }
     if collected(parts, "sys_generative_ai_provider_mapping") {
         let providers: Vec<Value> = records(parts, "sys_generative_ai_provider_mapping")
             .iter()
             .map(|r| json!({"provider": text(r, "provider"), "external": flag(r, "external"), "active": text(r, "active") != "false"}))
             .collect();
-        out.push(setting(format!("{P}.llm_providers"), Value::Array(providers), SettingSource::Explicit));
+        out.push(setting(
+            format!("{P}.llm_providers"),
+            Value::Array(providers),
+            SettingSource::Explicit,
+        ));
     }
     if collected(parts, "sn_aia_external_agent_configuration") {
         let active = records(parts, "sn_aia_external_agent_configuration")
             .iter()
             .filter(|r| text(r, "active") != "false")
             .count();
-        out.push(setting(format!("{P}.external_agent_configurations"), json!(active), SettingSource::Explicit));
+        out.push(setting(
+            format!("{P}.external_agent_configurations"),
+            json!(active),
+            SettingSource::Explicit,
+        ));
     }
     if collected(parts, "sys_public") {
         let public = records(parts, "sys_public").iter().any(|r| flag(r, "active"));
-        out.push(setting(format!("{P}.va.public_web_client"), json!(public), SettingSource::Explicit));
+        out.push(setting(
+            format!("{P}.va.public_web_client"),
+            json!(public),
+            SettingSource::Explicit,
+        ));
     }
     if collected(parts, "sn_aia_tool") {
         let mcp = records(parts, "sn_aia_tool").iter().any(|t| text(t, "type") == "mcp");
-        out.push(setting(format!("{P}.mcp_tools_present"), json!(mcp), SettingSource::Explicit));
+        out.push(setting(
+            format!("{P}.mcp_tools_present"),
+            json!(mcp),
+            SettingSource::Explicit,
+        ));
     }
     out
 }
@@ -705,16 +839,27 @@ fn untrusted_inputs(parts: &Parts, agents: &[Agent], settings: &[AiSetting]) -> 
         let usecase = text(trigger, "usecase");
         out.push(UntrustedInput {
             id: format!("{P}:trigger:{}", text(trigger, "sys_id")),
-            kind: if kind == "email" { "inbound_email".into() } else { "record_trigger".into() },
+            kind: if kind == "email" {
+                "inbound_email".into()
+            } else {
+                "record_trigger".into()
+            },
             name: format!("{} (on {table})", text(trigger, "name")),
-            reaches: if usecase.is_empty() { vec![] } else { vec![workflow_id(usecase)] },
+            reaches: if usecase.is_empty() {
+                vec![]
+            } else {
+                vec![workflow_id(usecase)]
+            },
             unauthenticated: false,
             attributes: [
                 ("target_table".to_string(), json!(table)),
                 ("trigger_type".to_string(), json!(kind)),
                 ("user_written_content".to_string(), json!(outside)),
                 ("run_as_user".to_string(), json!(text(trigger, "run_as_user"))),
-                ("run_as_script".to_string(), json!(!text(trigger, "run_as_script").is_empty())),
+                (
+                    "run_as_script".to_string(),
+                    json!(!text(trigger, "run_as_script").is_empty()),
+                ),
             ]
             .into_iter()
             .collect(),
@@ -761,13 +906,20 @@ fn untrusted_inputs(parts: &Parts, agents: &[Agent], settings: &[AiSetting]) -> 
             id: format!("{P}:va_provider:{sys_id}"),
             kind: "chat_channel".into(),
             name: format!("Virtual Agent provider {}", text(provider, "name")),
-            reaches: if auto_link && !mfa { active_agents.clone() } else { vec![] },
+            reaches: if auto_link && !mfa {
+                active_agents.clone()
+            } else {
+                vec![]
+            },
             unauthenticated: shared_static_token,
             attributes: [
                 ("auto_link_without_mfa".to_string(), json!(auto_link && !mfa)),
                 ("account_link_type".to_string(), json!(link_type)),
                 ("shared_static_token".to_string(), json!(shared_static_token)),
-                ("token_readable".to_string(), json!(tokens.iter().any(|t| !t.is_empty()))),
+                (
+                    "token_readable".to_string(),
+                    json!(tokens.iter().any(|t| !t.is_empty())),
+                ),
                 ("applications".to_string(), json!(tokens.len())),
             ]
             .into_iter()
@@ -778,7 +930,8 @@ fn untrusted_inputs(parts: &Parts, agents: &[Agent], settings: &[AiSetting]) -> 
     // Public Virtual Agent web client: guests reach agents on the VA channel unless agentic
     // routing in VA is off.
     let public_chat = setting_value(settings, "servicenow.va.public_web_client") == Some(&json!(true));
-    let router_off = setting_value(settings, "servicenow.sn_nowassist_va.router_redirect_va_agentic") == Some(&json!("NEVER"));
+    let router_off =
+        setting_value(settings, "servicenow.sn_nowassist_va.router_redirect_va_agentic") == Some(&json!("NEVER"));
     if public_chat {
         let reaches = if router_off {
             vec![]

@@ -42,7 +42,9 @@ pub fn new_id() -> String {
 pub fn parse_slug(text: &str) -> Result<String, String> {
     let ok = !text.is_empty()
         && text.len() <= 63
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !text.starts_with('-');
     if ok {
         Ok(text.to_string())
@@ -126,7 +128,10 @@ impl Store {
     }
 
     pub async fn tenants(&self) -> Result<Vec<tenant::Model>, StoreError> {
-        Ok(tenant::Entity::find().order_by_asc(tenant::Column::Slug).all(&self.db).await?)
+        Ok(tenant::Entity::find()
+            .order_by_asc(tenant::Column::Slug)
+            .all(&self.db)
+            .await?)
     }
 
     // ---- connections
@@ -221,7 +226,11 @@ impl Store {
         scan_part::Entity::insert(model)
             .on_conflict(
                 OnConflict::columns([scan_part::Column::ScanId, scan_part::Column::Resource])
-                    .update_columns([scan_part::Column::Status, scan_part::Column::Requests, scan_part::Column::Body])
+                    .update_columns([
+                        scan_part::Column::Status,
+                        scan_part::Column::Requests,
+                        scan_part::Column::Body,
+                    ])
                     .to_owned(),
             )
             .exec(&self.db)
@@ -236,7 +245,8 @@ impl Store {
             .await?;
         rows.into_iter()
             .map(|r| {
-                let part: ResourcePart = serde_json::from_str(&r.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let part: ResourcePart =
+                    serde_json::from_str(&r.body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 Ok((r.resource, part))
             })
             .collect()
@@ -244,7 +254,13 @@ impl Store {
 
     /// Commits the snapshot and completes the scan in one transaction: until this commits,
     /// the previous complete snapshot stays the authoritative one.
-    pub async fn commit_snapshot(&self, scan: &scan::Model, inventory: &Inventory, requests: i64, throttled: i64) -> Result<(), StoreError> {
+    pub async fn commit_snapshot(
+        &self,
+        scan: &scan::Model,
+        inventory: &Inventory,
+        requests: i64,
+        throttled: i64,
+    ) -> Result<(), StoreError> {
         let body = serde_json::to_string(inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let txn = self.db.begin().await?;
         snapshot::ActiveModel {
@@ -306,7 +322,12 @@ impl Store {
     }
 
     /// Writes the reconciled findings and the evaluation summary in one transaction.
-    pub async fn save_evaluation(&self, tenant_id: &str, findings: &[Finding], summary: &serde_json::Value) -> Result<(), StoreError> {
+    pub async fn save_evaluation(
+        &self,
+        tenant_id: &str,
+        findings: &[Finding],
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
         for f in findings {
             let body = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -315,7 +336,10 @@ impl Store {
                 fingerprint: Set(f.fingerprint.clone()),
                 rule_id: Set(f.rule_id.clone()),
                 severity: Set(f.severity.as_str().to_string()),
-                status: Set(serde_json::to_value(f.status).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+                status: Set(serde_json::to_value(f.status)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()),
                 first_seen: Set(f.first_seen.clone()),
                 last_seen: Set(f.last_seen.clone()),
                 body: Set(body),

@@ -127,11 +127,7 @@ pub fn router(config: SimConfig, tables: Tables) -> Router {
 }
 
 /// Starts a ServiceNow simulator on loopback (`port` 0 picks a free one).
-pub async fn start(
-    config: SimConfig,
-    tables: Tables,
-    port: u16,
-) -> std::io::Result<crate::RunningServer> {
+pub async fn start(config: SimConfig, tables: Tables, port: u16) -> std::io::Result<crate::RunningServer> {
     crate::serve(router(config, tables), port).await
 }
 
@@ -216,7 +212,13 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         None => {
             let access = new_token();
             let expires = now + ttl;
-            s.access_tokens.insert(access.clone(), Token { expires, user: user.clone() });
+            s.access_tokens.insert(
+                access.clone(),
+                Token {
+                    expires,
+                    user: user.clone(),
+                },
+            );
             (access, expires)
         }
     };
@@ -272,6 +274,7 @@ fn url_decode_form(body: &[u8]) -> HashMap<String, String> {
 
 /// Checks the bearer token, the rate limit and the table ACL; returns the response headers to
 /// add on success, or the refusal.
+#[allow(clippy::result_large_err)] // a refusal is the response itself
 fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap, Response> {
     s.stats.table_requests += 1;
     let bearer = headers
@@ -288,21 +291,24 @@ fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap
             "User Not Authenticated",
             json!("Required to provide Auth information"),
         );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Service-now\""));
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"Service-now\""),
+        );
         return Err(response);
     }
     let mut out = HeaderMap::new();
     if let Some(every) = s.config.throttle_every {
-        if s.stats.table_requests % every == 0 {
+        if s.stats.table_requests.is_multiple_of(every) {
             s.stats.throttled += 1;
             let mut response = error_body(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Rate limit exceeded",
                 json!("API_INT semaphore queue is full"),
             );
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             return Err(response);
         }
     }
@@ -315,7 +321,10 @@ fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap
         let reset_unix = reset_at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         out.insert("X-RateLimit-Limit", HeaderValue::from(limit.limit));
         out.insert("X-RateLimit-Reset", HeaderValue::from(reset_unix));
-        out.insert("X-RateLimit-Rule", HeaderValue::from_str(&s.config.rate_limit_rule).unwrap());
+        out.insert(
+            "X-RateLimit-Rule",
+            HeaderValue::from_str(&s.config.rate_limit_rule).unwrap(),
+        );
         if s.window.count >= limit.limit {
             s.stats.throttled += 1;
             let mut response = error_body(
@@ -330,7 +339,9 @@ fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap
             // Retry-After is whole seconds; round up so a client that obeys it is never early.
             let wait = reset_in.as_secs_f64().ceil().max(1.0) as u64;
             response.headers_mut().extend(out);
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
             return Err(response);
         }
         s.window.count += 1;
@@ -372,12 +383,7 @@ async fn list(
             Value::Null,
         );
     };
-    let param = |k: &str| {
-        params
-            .iter()
-            .find(|(name, _)| name == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let param = |k: &str| params.iter().find(|(name, _)| name == k).map(|(_, v)| v.as_str());
     let base = host_base(&headers);
     let request = query::ListRequest {
         query: param("sysparm_query").unwrap_or(""),
@@ -408,22 +414,16 @@ async fn list(
     }
     let mut response = (StatusCode::OK, Json(json!({"result": page.rows}))).into_response();
     response.headers_mut().extend(extra);
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
     response
 }
 
 /// RFC 8288 `Link` header with first/prev/next/last, each a full URL carrying the original
 /// parameters and a new `sysparm_offset`.
-fn links(
-    base: &str,
-    table: &str,
-    params: &[(String, String)],
-    offset: usize,
-    limit: usize,
-    total: usize,
-) -> String {
+fn links(base: &str, table: &str, params: &[(String, String)], offset: usize, limit: usize, total: usize) -> String {
     if limit == 0 {
         return String::new();
     }
@@ -462,7 +462,11 @@ async fn one(
     };
     let base = host_base(&headers);
     let Some(table) = s.tables.get(&table_name) else {
-        return error_body(StatusCode::BAD_REQUEST, &format!("Invalid table {table_name}"), Value::Null);
+        return error_body(
+            StatusCode::BAD_REQUEST,
+            &format!("Invalid table {table_name}"),
+            Value::Null,
+        );
     };
     let request = query::ListRequest {
         query: "",
@@ -473,7 +477,10 @@ async fn one(
         exclude_reference_link: false,
         base: &base,
     };
-    let rows = table.rows.iter().filter(|r| r.get("sys_id") == Some(sys_id.as_str()) && !r.hidden);
+    let rows = table
+        .rows
+        .iter()
+        .filter(|r| r.get("sys_id") == Some(sys_id.as_str()) && !r.hidden);
     match rows.map(|r| query::render(&s.tables, table, r, None, &request)).next() {
         Some(record) => {
             let mut response = Json(json!({"result": Value::Object(record)})).into_response();
@@ -500,4 +507,3 @@ async fn expire_tokens(State(state): State<Shared>) -> StatusCode {
     }
     StatusCode::NO_CONTENT
 }
-

@@ -51,7 +51,9 @@ struct Condition {
 }
 
 /// Operators in the order they are tried after a field name (longest first where prefixes clash).
-const OPERATORS: &[(&str, fn() -> Op)] = &[
+type OpFactory = fn() -> Op;
+
+const OPERATORS: &[(&str, OpFactory)] = &[
     ("!=", || Op::Ne),
     (">=", || Op::Ge),
     ("<=", || Op::Le),

@@ -29,7 +29,10 @@ fn when(days_ago: i64) -> String {
 /// Every table the connector reads, empty, with the columns the reference documents.
 pub fn empty_instance() -> Tables {
     let mut t = Tables::default();
-    t.insert(Table::new("sys_store_app", &["scope", "name", "version", "active", "latest_version"]));
+    t.insert(Table::new(
+        "sys_store_app",
+        &["scope", "name", "version", "active", "latest_version"],
+    ));
     t.insert(Table::new("sys_scope", &["scope", "name"]));
     t.insert(Table::new("sys_properties", &["name", "value", "type"]).refs(&[("sys_scope", "sys_scope")]));
     t.insert(Table::new("sn_aia_property", &["name", "value"]));
@@ -37,8 +40,15 @@ pub fn empty_instance() -> Tables {
         Table::new(
             "sn_aia_agent",
             &[
-                "name", "description", "role", "agent_type", "channel", "record_type", "internal_name",
-                "sys_created_on", "sys_updated_on",
+                "name",
+                "description",
+                "role",
+                "agent_type",
+                "channel",
+                "record_type",
+                "internal_name",
+                "sys_created_on",
+                "sys_updated_on",
             ],
         )
         .refs(&[
@@ -48,32 +58,59 @@ pub fn empty_instance() -> Tables {
         ]),
     );
     t.insert(
-        Table::new("sn_aia_agent_config", &["active", "public", "agent_descriptor", "agent_learning", "sys_domain"])
-            .refs(&[("agent", "sn_aia_agent"), ("run_as_user", "sys_user"), ("sys_overrides", "sn_aia_agent_config")]),
+        Table::new(
+            "sn_aia_agent_config",
+            &["active", "public", "agent_descriptor", "agent_learning", "sys_domain"],
+        )
+        .refs(&[
+            ("agent", "sn_aia_agent"),
+            ("run_as_user", "sys_user"),
+            ("sys_overrides", "sn_aia_agent_config"),
+        ]),
     );
     t.insert(Table::new(
         "sn_aia_tool",
         &[
-            "name", "description", "type", "script", "input_schema", "target_document", "target_document_table",
-            "record_type", "active",
+            "name",
+            "description",
+            "type",
+            "script",
+            "input_schema",
+            "target_document",
+            "target_document_table",
+            "record_type",
+            "active",
         ],
     ));
     t.insert(
         Table::new(
             "sn_aia_agent_tool_m2m",
-            &["name", "description", "active", "execution_mode", "max_auto_executions", "inputs"],
+            &[
+                "name",
+                "description",
+                "active",
+                "execution_mode",
+                "max_auto_executions",
+                "inputs",
+            ],
         )
         .refs(&[("agent", "sn_aia_agent"), ("tool", "sn_aia_tool")]),
     );
     t.insert(Table::new("sn_aia_team", &["name", "description"]));
     t.insert(
-        Table::new("sn_aia_team_member", &["memory_scope"])
-            .refs(&[("team", "sn_aia_team"), ("agent", "sn_aia_agent")]),
+        Table::new("sn_aia_team_member", &["memory_scope"]).refs(&[("team", "sn_aia_team"), ("agent", "sn_aia_agent")]),
     );
     t.insert(
         Table::new(
             "sn_aia_usecase",
-            &["name", "description", "execution_mode", "internal_name", "record_type", "active"],
+            &[
+                "name",
+                "description",
+                "execution_mode",
+                "internal_name",
+                "record_type",
+                "active",
+            ],
         )
         .refs(&[("team", "sn_aia_team")]),
     );
@@ -85,20 +122,36 @@ pub fn empty_instance() -> Tables {
         Table::new(
             "sn_aia_trigger_configuration",
             &[
-                "name", "active", "target_table", "condition", "trigger_flow_definition_type", "run_as",
-                "run_as_script", "enable_discovery", "usecase_discovery", "objective_template",
+                "name",
+                "active",
+                "target_table",
+                "condition",
+                "trigger_flow_definition_type",
+                "run_as",
+                "run_as_script",
+                "enable_discovery",
+                "usecase_discovery",
+                "objective_template",
             ],
         )
         .refs(&[("run_as_user", "sys_user"), ("usecase", "sn_aia_usecase")]),
     );
     t.insert(Table::new(
         "sys_agent_access_role_configuration",
-        &["agent", "agent_table", "action", "role_list", "allow_all_session_roles", "name", "description"],
+        &[
+            "agent",
+            "agent_table",
+            "action",
+            "role_list",
+            "allow_all_session_roles",
+            "name",
+            "description",
+        ],
     ));
-    t.insert(
-        Table::new("sys_agent_access_role_mapping", &[])
-            .refs(&[("agent_access_config", "sys_agent_access_role_configuration"), ("role", "sys_user_role")]),
-    );
+    t.insert(Table::new("sys_agent_access_role_mapping", &[]).refs(&[
+        ("agent_access_config", "sys_agent_access_role_configuration"),
+        ("role", "sys_user_role"),
+    ]));
     t.insert(Table::new("sn_aia_external_agent_configuration", &["name", "active"]));
     t.insert(Table::new("sys_security_type", &["name"]));
     t.insert(Table::new("sys_security_operation", &["name"]));
@@ -106,7 +159,15 @@ pub fn empty_instance() -> Tables {
     t.insert(
         Table::new(
             "sys_security_acl",
-            &["name", "active", "admin_overrides", "decision_type", "condition", "script", "advanced"],
+            &[
+                "name",
+                "active",
+                "admin_overrides",
+                "decision_type",
+                "condition",
+                "script",
+                "advanced",
+            ],
         )
         .refs(&[
             ("type", "sys_security_type"),
@@ -114,18 +175,28 @@ pub fn empty_instance() -> Tables {
             ("security_attribute", "sys_security_attribute"),
         ]),
     );
-    t.insert(
-        Table::new("sys_security_acl_role", &[])
-            .refs(&[("sys_security_acl", "sys_security_acl"), ("sys_user_role", "sys_user_role")]),
-    );
+    t.insert(Table::new("sys_security_acl_role", &[]).refs(&[
+        ("sys_security_acl", "sys_security_acl"),
+        ("sys_user_role", "sys_user_role"),
+    ]));
     t.insert(Table::new(
         "sys_user",
         &[
-            "user_name", "name", "email", "active", "locked_out", "web_service_access_only",
-            "internal_integration_user", "identity_type", "last_login_time",
+            "user_name",
+            "name",
+            "email",
+            "active",
+            "locked_out",
+            "web_service_access_only",
+            "internal_integration_user",
+            "identity_type",
+            "last_login_time",
         ],
     ));
-    t.insert(Table::new("sys_user_role", &["name", "description", "elevated_privilege", "includes_roles"]));
+    t.insert(Table::new(
+        "sys_user_role",
+        &["name", "description", "elevated_privilege", "includes_roles"],
+    ));
     t.insert(
         Table::new("sys_user_has_role", &["inherited", "state", "granted_by"])
             .refs(&[("user", "sys_user"), ("role", "sys_user_role")]),
@@ -141,7 +212,13 @@ pub fn empty_instance() -> Tables {
     t.insert(Table::new("sn_nowassist_skill_config", &["skill_id", "name", "active"]));
     t.insert(Table::new(
         "sys_cs_provider",
-        &["name", "link_account_enabled", "automatic_link_enabled", "account_link_type", "automatic_link_action"],
+        &[
+            "name",
+            "link_account_enabled",
+            "automatic_link_enabled",
+            "account_link_type",
+            "automatic_link_action",
+        ],
     ));
     t.insert(Table::new("token_verification", &["name", "token"]));
     t.insert(Table::new("provider_auth", &["name"]).refs(&[("inbound_message_verification", "token_verification")]));
@@ -150,9 +227,7 @@ pub fn empty_instance() -> Tables {
             .refs(&[("provider", "sys_cs_provider"), ("message_auth", "provider_auth")]),
     );
     t.insert(Table::new("sys_public", &["page", "active"]));
-    t.insert(
-        Table::new("sn_aia_execution_plan", &["objective", "sys_created_on"]).refs(&[("agent", "sn_aia_agent")]),
-    );
+    t.insert(Table::new("sn_aia_execution_plan", &["objective", "sys_created_on"]).refs(&[("agent", "sn_aia_agent")]));
     seed_platform(&mut t);
     t
 }
@@ -160,24 +235,43 @@ pub fn empty_instance() -> Tables {
 /// Out-of-box records every instance has: roles, ACL types, operations, attributes.
 fn seed_platform(t: &mut Tables) {
     let roles = t.get_mut("sys_user_role");
-    roles.row(&[("sys_id", ROLE_ADMIN), ("name", "admin"), ("elevated_privilege", "false")]);
+    roles.row(&[
+        ("sys_id", ROLE_ADMIN),
+        ("name", "admin"),
+        ("elevated_privilege", "false"),
+    ]);
     roles.row(&[("sys_id", ROLE_ITIL), ("name", "itil"), ("elevated_privilege", "false")]);
     roles.row(&[("sys_id", ROLE_USER), ("name", "user"), ("elevated_privilege", "false")]);
     let security_admin = sid("role:security_admin");
-    roles.row(&[("sys_id", &security_admin), ("name", "security_admin"), ("elevated_privilege", "true")]);
+    roles.row(&[
+        ("sys_id", &security_admin),
+        ("name", "security_admin"),
+        ("elevated_privilege", "true"),
+    ]);
     let public = sid("role:public");
     roles.row(&[("sys_id", &public), ("name", "public"), ("elevated_privilege", "false")]);
     let snc = sid("role:snc_internal");
-    roles.row(&[("sys_id", &snc), ("name", "snc_internal"), ("elevated_privilege", "false")]);
+    roles.row(&[
+        ("sys_id", &snc),
+        ("name", "snc_internal"),
+        ("elevated_privilege", "false"),
+    ]);
     for name in ["gen_ai_agent", "gen_ai_agentic_usecase", "gen_ai_skill", "flow_action"] {
-        t.get_mut("sys_security_type").row(&[("sys_id", &sid(&format!("type:{name}"))), ("name", name)]);
+        t.get_mut("sys_security_type")
+            .row(&[("sys_id", &sid(&format!("type:{name}"))), ("name", name)]);
     }
     // Agent ACL operations: stored as a reference (reference §8.2); the value is unconfirmed.
-    t.get_mut("sys_security_operation").row(&[("sys_id", &sid("op:execute")), ("name", "execute")]);
+    t.get_mut("sys_security_operation")
+        .row(&[("sys_id", &sid("op:execute")), ("name", "execute")]);
     for name in ["LoggedIn", "Never"] {
-        t.get_mut("sys_security_attribute").row(&[("sys_id", &sid(&format!("attr:{name}"))), ("name", name)]);
+        t.get_mut("sys_security_attribute")
+            .row(&[("sys_id", &sid(&format!("attr:{name}"))), ("name", name)]);
     }
-    t.get_mut("sys_scope").row(&[("sys_id", &sid("scope:global")), ("scope", "global"), ("name", "Global")]);
+    t.get_mut("sys_scope").row(&[
+        ("sys_id", &sid("scope:global")),
+        ("scope", "global"),
+        ("name", "Global"),
+    ]);
 }
 
 fn property(t: &mut Tables, name: &str, value: &str) {
@@ -187,12 +281,26 @@ fn property(t: &mut Tables, name: &str, value: &str) {
         ("sys_id", &id),
         ("name", name),
         ("value", value),
-        ("type", if value == "true" || value == "false" { "true_false" } else { "string" }),
+        (
+            "type",
+            if value == "true" || value == "false" {
+                "true_false"
+            } else {
+                "string"
+            },
+        ),
         ("sys_scope", &scope),
     ]);
 }
 
-fn user(t: &mut Tables, label: &str, user_name: &str, interactive: bool, identity_type: &str, roles: &[&str]) -> String {
+fn user(
+    t: &mut Tables,
+    label: &str,
+    user_name: &str,
+    interactive: bool,
+    identity_type: &str,
+    roles: &[&str],
+) -> String {
     let id = sid(label);
     t.get_mut("sys_user").row(&[
         ("sys_id", &id),
@@ -356,21 +464,73 @@ pub fn risky() -> Tables {
     ] {
         property(&mut t, name, value);
     }
-    t.get_mut("sn_aia_property")
-        .row(&[("sys_id", &sid("aiaprop:kill")), ("name", "kill_switch.mode"), ("value", "off")]);
+    t.get_mut("sn_aia_property").row(&[
+        ("sys_id", &sid("aiaprop:kill")),
+        ("name", "kill_switch.mode"),
+        ("value", "off"),
+    ]);
 
-    let ai_user = user(&mut t, "user:svc.ai.recordops", "svc.ai.recordops", true, "", &[ROLE_ADMIN, ROLE_ITIL]);
-    let wf_admin = user(&mut t, "user:wf.runner", "wf.runner", true, "", &[ROLE_ADMIN, &security_admin]);
-    let _reader = user(&mut t, "user:svc.aispm.reader", "svc.aispm.reader", false, "machine", &[ROLE_ITIL]);
+    let ai_user = user(
+        &mut t,
+        "user:svc.ai.recordops",
+        "svc.ai.recordops",
+        true,
+        "",
+        &[ROLE_ADMIN, ROLE_ITIL],
+    );
+    let wf_admin = user(
+        &mut t,
+        "user:wf.runner",
+        "wf.runner",
+        true,
+        "",
+        &[ROLE_ADMIN, &security_admin],
+    );
+    let _reader = user(
+        &mut t,
+        "user:svc.aispm.reader",
+        "svc.aispm.reader",
+        false,
+        "machine",
+        &[ROLE_ITIL],
+    );
 
     // The BodySnatcher agent: fixed admin identity, autonomous "create any record" tool.
-    let ops = agent(&mut t, AgentSpec { label: "agent:ops", name: "Record Operations Agent", channel: "nap_and_va", run_as: &ai_user, public: false });
+    let ops = agent(
+        &mut t,
+        AgentSpec {
+            label: "agent:ops",
+            name: "Record Operations Agent",
+            channel: "nap_and_va",
+            run_as: &ai_user,
+            public: false,
+        },
+    );
     // A reader agent that anyone, even guests, can talk to; it reads user-written tickets.
-    let triage = agent(&mut t, AgentSpec { label: "agent:triage", name: "Ticket Triage Agent", channel: "nap_and_va", run_as: "", public: true });
+    let triage = agent(
+        &mut t,
+        AgentSpec {
+            label: "agent:triage",
+            name: "Ticket Triage Agent",
+            channel: "nap_and_va",
+            run_as: "",
+            public: true,
+        },
+    );
     // A dynamic-user agent with a mask that includes admin, no own ACL, a GlideRecord script.
-    let helper = agent(&mut t, AgentSpec { label: "agent:helper", name: "Knowledge Helper", channel: "nap", run_as: "", public: false });
+    let helper = agent(
+        &mut t,
+        AgentSpec {
+            label: "agent:helper",
+            name: "Knowledge Helper",
+            channel: "nap",
+            run_as: "",
+            public: false,
+        },
+    );
     // Hidden from the integration user by a row-level ACL: pages come back short.
-    t.get_mut("sn_aia_agent").hidden_row(&[("sys_id", &sid("agent:hidden")), ("name", "HR Case Agent")]);
+    t.get_mut("sn_aia_agent")
+        .hidden_row(&[("sys_id", &sid("agent:hidden")), ("name", "HR Case Agent")]);
 
     let create = tool(&mut t, "tool:create", "Create the record", "crud", CREATE_ANY, "");
     let email = tool(&mut t, "tool:email", "Send notification email", "action", "", "");
@@ -392,7 +552,8 @@ pub fn risky() -> Tables {
     bind(&mut t, &helper, &script, "copilot", "2");
 
     let team = sid("team:default");
-    t.get_mut("sn_aia_team").row(&[("sys_id", &team), ("name", "Now Assist default team")]);
+    t.get_mut("sn_aia_team")
+        .row(&[("sys_id", &team), ("name", "Now Assist default team")]);
     for (i, member) in [&ops, &triage].iter().enumerate() {
         t.get_mut("sn_aia_team_member").row(&[
             ("sys_id", &sid(&format!("member:{i}"))),
@@ -431,19 +592,59 @@ pub fn risky() -> Tables {
     role_mask(&mut t, &helper, "sn_aia_agent", &[ROLE_ITIL, ROLE_ADMIN], false);
     role_mask(&mut t, &triage, "sn_aia_agent", &[], true);
 
-    acl(&mut t, "acl:ops", "global.global.record_operations_agent", "gen_ai_agent", Some("LoggedIn"), &[]);
-    acl(&mut t, "acl:triage", "global.global.ticket_triage_agent", "gen_ai_agent", None, &[&public]);
-    acl(&mut t, "acl:wf", "global.global.incident_resolution", "gen_ai_agentic_usecase", None, &[ROLE_ITIL]);
+    acl(
+        &mut t,
+        "acl:ops",
+        "global.global.record_operations_agent",
+        "gen_ai_agent",
+        Some("LoggedIn"),
+        &[],
+    );
+    acl(
+        &mut t,
+        "acl:triage",
+        "global.global.ticket_triage_agent",
+        "gen_ai_agent",
+        None,
+        &[&public],
+    );
+    acl(
+        &mut t,
+        "acl:wf",
+        "global.global.incident_resolution",
+        "gen_ai_agentic_usecase",
+        None,
+        &[ROLE_ITIL],
+    );
     // A permissive wildcard: not yet reset to deny-by-default.
     acl(&mut t, "acl:wildcard", "*", "gen_ai_agent", None, &[]);
 
-    t.get_mut("sn_aia_external_agent_configuration")
-        .row(&[("sys_id", &sid("ext:1")), ("name", "Partner triage bot"), ("active", "true")]);
+    t.get_mut("sn_aia_external_agent_configuration").row(&[
+        ("sys_id", &sid("ext:1")),
+        ("name", "Partner triage bot"),
+        ("active", "true"),
+    ]);
     t.get_mut("sys_generative_ai_provider_mapping")
-        .row(&[("sys_id", &sid("prov:now")), ("provider", "Now LLM Service"), ("provider_implementation", "Now LLM Generic"), ("external", "false"), ("active", "true")])
-        .row(&[("sys_id", &sid("prov:openai")), ("provider", "OpenAI"), ("provider_implementation", "OpenAI Chat Completion"), ("external", "true"), ("active", "true")]);
-    t.get_mut("sn_nowassist_skill_config")
-        .row(&[("sys_id", &sid("skill:summarize")), ("skill_id", "incident_summarization"), ("name", "Incident summarization"), ("active", "true")]);
+        .row(&[
+            ("sys_id", &sid("prov:now")),
+            ("provider", "Now LLM Service"),
+            ("provider_implementation", "Now LLM Generic"),
+            ("external", "false"),
+            ("active", "true"),
+        ])
+        .row(&[
+            ("sys_id", &sid("prov:openai")),
+            ("provider", "OpenAI"),
+            ("provider_implementation", "OpenAI Chat Completion"),
+            ("external", "true"),
+            ("active", "true"),
+        ]);
+    t.get_mut("sn_nowassist_skill_config").row(&[
+        ("sys_id", &sid("skill:summarize")),
+        ("skill_id", "incident_summarization"),
+        ("name", "Incident summarization"),
+        ("active", "true"),
+    ]);
 
     let provider = sid("csprov:external-agent");
     t.get_mut("sys_cs_provider").row(&[
@@ -452,14 +653,23 @@ pub fn risky() -> Tables {
         ("link_account_enabled", "true"),
         ("automatic_link_enabled", "true"),
         ("account_link_type", "basic"),
-        ("automatic_link_action", "sn_va_as_service.virtual_agent__bot_to_bot_auto_link_account"),
+        (
+            "automatic_link_action",
+            "sn_va_as_service.virtual_agent__bot_to_bot_auto_link_account",
+        ),
     ]);
     let token = sid("token:static");
-    t.get_mut("token_verification")
-        .row(&[("sys_id", &token), ("name", "AI Agent token"), ("token", "servicenowexternalagent")]);
+    t.get_mut("token_verification").row(&[
+        ("sys_id", &token),
+        ("name", "AI Agent token"),
+        ("token", "servicenowexternalagent"),
+    ]);
     let auth = sid("pauth:external-agent");
-    t.get_mut("provider_auth")
-        .row(&[("sys_id", &auth), ("name", "AI Agent message auth"), ("inbound_message_verification", &token)]);
+    t.get_mut("provider_auth").row(&[
+        ("sys_id", &auth),
+        ("name", "AI Agent message auth"),
+        ("inbound_message_verification", &token),
+    ]);
     t.get_mut("sys_cs_provider_application").row(&[
         ("sys_id", &sid("csapp:external-agent")),
         ("name", "AI Agent channel"),
@@ -467,8 +677,11 @@ pub fn risky() -> Tables {
         ("inbound_id", "external-agent"),
         ("message_auth", &auth),
     ]);
-    t.get_mut("sys_public")
-        .row(&[("sys_id", "04b1905473222300e985658b4cf6a7ef"), ("page", "sn_va_web_client_app_embed"), ("active", "true")]);
+    t.get_mut("sys_public").row(&[
+        ("sys_id", "04b1905473222300e985658b4cf6a7ef"),
+        ("page", "sn_va_web_client_app_embed"),
+        ("active", "true"),
+    ]);
 
     ran(&mut t, &ops, 3);
     ran(&mut t, &triage, 1);
@@ -504,13 +717,42 @@ pub fn clean() -> Tables {
     ] {
         property(&mut t, name, value);
     }
-    t.get_mut("sn_aia_property")
-        .row(&[("sys_id", &sid("aiaprop:kill")), ("name", "kill_switch.mode"), ("value", "enforce")]);
-    user(&mut t, "user:svc.aispm.reader", "svc.aispm.reader", false, "machine", &[ROLE_ITIL]);
+    t.get_mut("sn_aia_property").row(&[
+        ("sys_id", &sid("aiaprop:kill")),
+        ("name", "kill_switch.mode"),
+        ("value", "enforce"),
+    ]);
+    user(
+        &mut t,
+        "user:svc.aispm.reader",
+        "svc.aispm.reader",
+        false,
+        "machine",
+        &[ROLE_ITIL],
+    );
 
-    let ops = agent(&mut t, AgentSpec { label: "agent:ops", name: "Record Operations Agent", channel: "nap", run_as: "", public: false });
-    let triage = agent(&mut t, AgentSpec { label: "agent:triage", name: "Ticket Triage Agent", channel: "nap", run_as: "", public: false });
-    t.get_mut("sn_aia_agent").hidden_row(&[("sys_id", &sid("agent:hidden")), ("name", "HR Case Agent")]);
+    let ops = agent(
+        &mut t,
+        AgentSpec {
+            label: "agent:ops",
+            name: "Record Operations Agent",
+            channel: "nap",
+            run_as: "",
+            public: false,
+        },
+    );
+    let triage = agent(
+        &mut t,
+        AgentSpec {
+            label: "agent:triage",
+            name: "Ticket Triage Agent",
+            channel: "nap",
+            run_as: "",
+            public: false,
+        },
+    );
+    t.get_mut("sn_aia_agent")
+        .hidden_row(&[("sys_id", &sid("agent:hidden")), ("name", "HR Case Agent")]);
     let create = tool(&mut t, "tool:create", "Create incident", "crud", CREATE_INCIDENT, "");
     let lookup = tool(&mut t, "tool:lookup", "Look up incident", "crud", LOOKUP_INCIDENT, "");
     let script = tool(
@@ -556,9 +798,30 @@ pub fn clean() -> Tables {
     role_mask(&mut t, &ops, "sn_aia_agent", &[ROLE_ITIL], false);
     role_mask(&mut t, &triage, "sn_aia_agent", &[ROLE_ITIL], false);
     role_mask(&mut t, &workflow, "sn_aia_usecase", &[ROLE_ITIL], false);
-    acl(&mut t, "acl:ops", "global.global.record_operations_agent", "gen_ai_agent", None, &[ROLE_ITIL]);
-    acl(&mut t, "acl:triage", "global.global.ticket_triage_agent", "gen_ai_agent", None, &[ROLE_ITIL]);
-    acl(&mut t, "acl:wf", "global.global.incident_resolution", "gen_ai_agentic_usecase", None, &[ROLE_ITIL]);
+    acl(
+        &mut t,
+        "acl:ops",
+        "global.global.record_operations_agent",
+        "gen_ai_agent",
+        None,
+        &[ROLE_ITIL],
+    );
+    acl(
+        &mut t,
+        "acl:triage",
+        "global.global.ticket_triage_agent",
+        "gen_ai_agent",
+        None,
+        &[ROLE_ITIL],
+    );
+    acl(
+        &mut t,
+        "acl:wf",
+        "global.global.incident_resolution",
+        "gen_ai_agentic_usecase",
+        None,
+        &[ROLE_ITIL],
+    );
     acl(&mut t, "acl:wildcard", "*", "gen_ai_agent", Some("Never"), &[]);
     t.get_mut("sys_generative_ai_provider_mapping").row(&[
         ("sys_id", &sid("prov:now")),
@@ -574,8 +837,11 @@ pub fn clean() -> Tables {
         ("automatic_link_enabled", "false"),
         ("account_link_type", "verification_question_and_mfa"),
     ]);
-    t.get_mut("sys_public")
-        .row(&[("sys_id", "04b1905473222300e985658b4cf6a7ef"), ("page", "sn_va_web_client_app_embed"), ("active", "false")]);
+    t.get_mut("sys_public").row(&[
+        ("sys_id", "04b1905473222300e985658b4cf6a7ef"),
+        ("page", "sn_va_web_client_app_embed"),
+        ("active", "false"),
+    ]);
     ran(&mut t, &ops, 2);
     ran(&mut t, &triage, 1);
     t

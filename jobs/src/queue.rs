@@ -63,8 +63,9 @@ macro_rules! config_for {
     };
 }
 
-/// A stable worker name per host and queue, so a restarted process reclaims the jobs its
-/// killed predecessor held without waiting for the orphan timeout.
+/// A worker name per host, process, run and queue (apalis refuses a name that is still
+/// heartbeating). A process killed mid-job leaves its worker row behind; any other worker
+/// re-queues that job once the row has missed 3 heartbeats.
 fn worker_name(queue: &str) -> String {
     let host = std::env::var("AISPM_WORKER_NAME")
         .ok()
@@ -75,7 +76,8 @@ fn worker_name(queue: &str) -> String {
         })
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "local".into());
-    format!("{queue}@{host}")
+    let run = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    format!("{queue}@{host}-{}-{run}", std::process::id())
 }
 
 impl Queue {

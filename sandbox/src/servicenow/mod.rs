@@ -123,6 +123,8 @@ pub fn router(config: SimConfig, tables: Tables) -> Router {
         .route("/api/now/v2/table/{table}/{sys_id}", get(one))
         .route("/__sandbox/stats", get(stats))
         .route("/__sandbox/expire_tokens", post(expire_tokens))
+        .route("/__sandbox/scenario/{name}", post(switch_scenario))
+        .route("/__sandbox/client_secret", post(rotate_secret))
         .with_state(state)
 }
 
@@ -493,6 +495,26 @@ async fn one(
             json!("Record doesn't exist or ACL restricts the record retrieval"),
         ),
     }
+}
+
+/// Replaces the instance's tables with a named scenario (tests of drift and reconciliation).
+async fn switch_scenario(State(state): State<Shared>, Path(name): Path<String>) -> StatusCode {
+    match scenarios::by_name(&name) {
+        Some(tables) => {
+            state.lock().unwrap().tables = tables;
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+/// Rotates the client secret (the body is the new one): the stored credentials stop working.
+async fn rotate_secret(State(state): State<Shared>, body: String) -> StatusCode {
+    let mut s = state.lock().unwrap();
+    s.config.client_secret = body;
+    s.access_tokens.clear();
+    s.refresh_tokens.clear();
+    StatusCode::NO_CONTENT
 }
 
 async fn stats(State(state): State<Shared>) -> Json<SimStats> {

@@ -358,6 +358,32 @@ impl ServiceNow {
                 vec![format!("{column}>={}", since.format("%Y-%m-%d %H:%M:%S"))]
             }
             Query::IdsFrom { column, sources } => {
+                // Ids from a resource that was not read are unknown, not absent.
+                let missing: Vec<String> = sources
+                    .iter()
+                    .map(|(table, _)| format!("{PROVIDER}.{table}"))
+                    .filter(|r| {
+                        earlier
+                            .get(r)
+                            .is_none_or(|p| p.coverage.status != CoverageStatus::Collected)
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    return Ok(ResourcePart {
+                        records: Vec::new(),
+                        coverage: Coverage {
+                            resource,
+                            status: CoverageStatus::Failed,
+                            evidence: Evidence::Unavailable,
+                            requests: 0,
+                            records: 0,
+                            error: Some(format!(
+                                "not read: it needs {}, which was not collected",
+                                missing.join(", ")
+                            )),
+                        },
+                    });
+                }
                 let mut ids: Vec<String> = sources
                     .iter()
                     .filter_map(|(table, field)| earlier.get(&format!("{PROVIDER}.{table}")).map(|p| (p, *field)))

@@ -1,0 +1,396 @@
+//! End-to-end: the `aispm` binary against the ServiceNow simulator, as a user would run it.
+
+use sandbox::servicenow::{self, scenarios, SimConfig, SimStats};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+use tokio::process::Command;
+
+struct Env {
+    dir: PathBuf,
+    database_url: Option<String>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn env(tag: &str, database_url: Option<String>) -> Env {
+    let dir = std::env::temp_dir().join(format!("aispm-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Env { dir, database_url }
+}
+
+impl Env {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aispm"));
+        c.args(args)
+            .env("AISPM_DATA_DIR", &self.dir)
+            .env_remove("AISPM_MASTER_KEY")
+            .env("SN_SECRET", SimConfig::default().client_secret)
+            .env("SN_PASSWORD", &SimConfig::default().users[0].1)
+            .kill_on_drop(true);
+        match &self.database_url {
+            Some(url) => c.env("AISPM_DATABASE_URL", url),
+            None => c.env_remove("AISPM_DATABASE_URL"),
+        };
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().await.expect("aispm runs")
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn connect(e: &Env, base_url: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "connect",
+        "servicenow",
+        "--tenant",
+        "acme",
+        "--instance-url",
+        base_url,
+        "--client-id",
+        "aispm-sandbox-client",
+        "--client-secret-env",
+        "SN_SECRET",
+    ];
+    args.extend_from_slice(extra);
+    e.run(&args).await
+}
+
+fn finding_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/json/finding.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+async fn full_run(e: &Env, scenario: &str) -> serde_json::Value {
+    let server = servicenow::start(SimConfig::default(), scenarios::by_name(scenario).unwrap(), 0)
+        .await
+        .unwrap();
+    let out = e.run(&["tenant", "add", "acme"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = connect(e, &server.base_url, &["--max-rps", "100"]).await;
+    assert!(out.status.success(), "connect: {}", text(&out.stderr));
+    let connection_id = text(&out.stdout).trim().to_string();
+    assert_eq!(connection_id.len(), 36, "prints the connection id: {connection_id:?}");
+    let out = e.run(&["scan", "--tenant", "acme", "--wait"]).await;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "scan: {stderr}");
+    assert!(
+        stderr.contains("resources") && stderr.contains("requests"),
+        "progress is shown: {stderr}"
+    );
+    let out = e.run(&["findings", "--tenant", "acme", "--format", "json"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).expect("findings JSON");
+    let validator = finding_schema();
+    let errors: Vec<String> = validator.iter_errors(&findings).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "findings are valid against finding.schema.json: {errors:?}"
+    );
+    findings
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risky_instance_end_to_end() {
+    let e = env("risky", None);
+    let findings = full_run(&e, "risky").await;
+    let list = findings.as_array().unwrap();
+    let ids: std::collections::BTreeSet<&str> = list.iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
+    for expected in [
+        "SNOW-001",
+        "SNOW-009",
+        "SNOW-025",
+        "SNOW-PATH-001",
+        "SNOW-PATH-002",
+        "XPATH-002",
+    ] {
+        assert!(ids.contains(expected), "{expected} in {ids:?}");
+    }
+    let body_snatcher = list.iter().find(|f| f["rule_id"] == "SNOW-PATH-001").unwrap();
+    let nodes = body_snatcher["path"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.first().unwrap()["kind"], "untrusted_input");
+    assert!(nodes.iter().any(|n| n["name"] == "Record Operations Agent"));
+    for f in list {
+        assert!(!f["remediation"].as_str().unwrap().is_empty());
+        assert_eq!(f["status"], "open");
+    }
+    // The table view and the inventory work too.
+    let out = e.run(&["findings", "--tenant", "acme"]).await;
+    assert!(text(&out.stdout).contains("SNOW-PATH-001"));
+    let out = e.run(&["inventory", "--tenant", "acme", "--format", "json"]).await;
+    let inv: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(inv[0]["provider"], "servicenow");
+    assert!(inv[0]["agents"].as_array().unwrap().len() >= 3);
+    // No secret reaches the database in the clear.
+    let db = std::fs::read(e.dir.join("aispm.db")).unwrap();
+    let secret = SimConfig::default().client_secret;
+    assert!(
+        !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "client secret stored in clear"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_instance_has_no_findings() {
+    let e = env("clean", None);
+    let findings = full_run(&e, "clean").await;
+    assert_eq!(findings, serde_json::json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risky_instance_end_to_end_on_postgres() {
+    let Ok(server) = std::env::var("AISPM_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: AISPM_TEST_POSTGRES_URL is not set, so the PostgreSQL end-to-end test did not run");
+        return;
+    };
+    use sea_orm::{ConnectionTrait, Database};
+    let server = server.trim_end_matches('/').to_string();
+    let name = format!("aispm_e2e_{}", std::process::id());
+    let admin = Database::connect(format!("{server}/postgres")).await.unwrap();
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let e = env("pg", Some(format!("{server}/{name}")));
+    let findings = full_run(&e, "risky").await;
+    assert!(findings.as_array().unwrap().len() >= 38);
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_grant_connects() {
+    let e = env("password", None);
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    e.run(&["tenant", "add", "acme"]).await;
+    let out = connect(
+        &e,
+        &server.base_url,
+        &["--username", "svc.aispm.reader", "--password-env", "SN_PASSWORD"],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mistakes_get_one_line_errors() {
+    let e = env("errors", None);
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    e.run(&["tenant", "add", "acme"]).await;
+
+    // A bad secret: refused at connect, one line, the secret not echoed.
+    let mut c = e.cmd(&[
+        "connect",
+        "servicenow",
+        "--tenant",
+        "acme",
+        "--instance-url",
+        &server.base_url,
+        "--client-id",
+        "aispm-sandbox-client",
+        "--client-secret-env",
+        "WRONG_SECRET",
+    ]);
+    let out = c.env("WRONG_SECRET", "not-the-secret-xyz").output().await.unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(!err.contains("not-the-secret-xyz"), "{err}");
+
+    // An unset secret variable, an unknown flag, a missing tenant, a bad slug, a bad rate.
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec![
+                "connect",
+                "servicenow",
+                "--tenant",
+                "acme",
+                "--instance-url",
+                &server.base_url,
+                "--client-id",
+                "x",
+                "--client-secret-env",
+                "NOPE_UNSET",
+            ],
+            "NOPE_UNSET",
+        ),
+        (vec!["scan", "--tenant", "acme", "--bogus"], "--bogus"),
+        (vec!["scan", "--tenant", "ghost", "--wait"], "no tenant"),
+        (vec!["tenant", "add", "Bad Slug"], "invalid tenant slug"),
+        (
+            vec![
+                "connect",
+                "servicenow",
+                "--tenant",
+                "acme",
+                "--instance-url",
+                "x",
+                "--client-id",
+                "x",
+                "--client-secret-env",
+                "SN_SECRET",
+                "--max-rps",
+                "0",
+            ],
+            "max-rps",
+        ),
+        (vec!["scan", "--tenant", "acme", "--wait"], "no connections"),
+    ];
+    for (args, needle) in cases {
+        let out = e.run(&args).await;
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} should fail");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_total_failure_fails_the_scan() {
+    // Every table forbidden: nothing could be collected, so scan exits non-zero with the reason.
+    let e = env("forbidden", None);
+    let mut config = SimConfig::default();
+    config.forbidden_tables = [
+        "sys_store_app",
+        "sys_properties",
+        "sn_aia_property",
+        "sn_aia_agent",
+        "sn_aia_agent_config",
+        "sn_aia_tool",
+        "sn_aia_agent_tool_m2m",
+        "sn_aia_usecase",
+        "sn_aia_usecase_config_override",
+        "sn_aia_team",
+        "sn_aia_team_member",
+        "sn_aia_trigger_configuration",
+        "sys_agent_access_role_configuration",
+        "sys_agent_access_role_mapping",
+        "sn_aia_external_agent_configuration",
+        "sys_security_acl",
+        "sys_security_acl_role",
+        "sys_user_role",
+        "sys_user",
+        "sys_user_has_role",
+        "sys_generative_ai_provider_mapping",
+        "sn_nowassist_skill_config",
+        "sys_cs_provider",
+        "sys_cs_provider_application",
+        "sys_public",
+        "sn_aia_execution_plan",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let server = servicenow::start(config, scenarios::risky(), 0).await.unwrap();
+    e.run(&["tenant", "add", "acme"]).await;
+    assert!(connect(&e, &server.base_url, &["--max-rps", "100"])
+        .await
+        .status
+        .success());
+    let out = e.run(&["scan", "--tenant", "acme", "--wait"]).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("nothing could be collected"), "{err}");
+    assert!(err.contains("403"), "the reason names the refusal: {err}");
+
+    // One table forbidden: the scan completes and the gap is reported, not passed.
+    let e2 = env("one-forbidden", None);
+    let mut config = SimConfig::default();
+    config.forbidden_tables = ["sys_properties".to_string()].into();
+    let server = servicenow::start(config, scenarios::clean(), 0).await.unwrap();
+    e2.run(&["tenant", "add", "acme"]).await;
+    assert!(connect(&e2, &server.base_url, &["--max-rps", "100"])
+        .await
+        .status
+        .success());
+    let out = e2.run(&["scan", "--tenant", "acme", "--wait"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = e2
+        .run(&["report", "--tenant", "acme", "--out", e2.dir.to_str().unwrap()])
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let md = std::fs::read_to_string(e2.dir.join("report.md")).unwrap();
+    assert!(md.contains("servicenow.sys_properties"), "the gap is in the report");
+    assert!(md.contains("Rules not assessed"), "{md}");
+}
+
+async fn sim_stats(base: &str) -> SimStats {
+    reqwest::get(format!("{base}/__sandbox/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_killed_half_way_resumes_on_the_next_start() {
+    let e = env("kill", None);
+    let server = servicenow::start(SimConfig::default(), scenarios::risky(), 0)
+        .await
+        .unwrap();
+    e.run(&["tenant", "add", "acme"]).await;
+    // Slow enough (4 requests/s, 26 resources) to be killed in the middle.
+    assert!(connect(&e, &server.base_url, &["--max-rps", "4"])
+        .await
+        .status
+        .success());
+    let mut child = e
+        .cmd(&["scan", "--tenant", "acme", "--wait"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until a few resources are in, then kill -9.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if sim_stats(&server.base_url).await.table_requests >= 8 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the scan never started");
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let before = sim_stats(&server.base_url).await.table_requests;
+    assert!(before < 26, "killed before the end: {before} requests");
+
+    // No snapshot yet, so no findings.
+    let out = e.run(&["findings", "--tenant", "acme", "--format", "json"]).await;
+    assert_eq!(text(&out.stdout).trim(), "[]");
+
+    let out = e.run(&["scan", "--tenant", "acme", "--wait", "--timeout", "90"]).await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("resuming unfinished scan"), "{err}");
+    let total = sim_stats(&server.base_url).await.table_requests;
+    // Resources read before the kill are not read again: at most the one in flight repeats.
+    let full_scan = 26 + 2; // one request per resource, two extra pages at most
+    assert!(
+        total <= full_scan + 1,
+        "resumed, not restarted: {total} requests in all"
+    );
+    let out = e.run(&["findings", "--tenant", "acme", "--format", "json"]).await;
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(findings.as_array().unwrap().len() >= 38);
+}

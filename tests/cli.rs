@@ -270,38 +270,10 @@ async fn mistakes_get_one_line_errors() {
 async fn only_a_total_failure_fails_the_scan() {
     // Every table forbidden: nothing could be collected, so scan exits non-zero with the reason.
     let e = env("forbidden", None);
-    let mut config = SimConfig::default();
-    config.forbidden_tables = [
-        "sys_store_app",
-        "sys_properties",
-        "sn_aia_property",
-        "sn_aia_agent",
-        "sn_aia_agent_config",
-        "sn_aia_tool",
-        "sn_aia_agent_tool_m2m",
-        "sn_aia_usecase",
-        "sn_aia_usecase_config_override",
-        "sn_aia_team",
-        "sn_aia_team_member",
-        "sn_aia_trigger_configuration",
-        "sys_agent_access_role_configuration",
-        "sys_agent_access_role_mapping",
-        "sn_aia_external_agent_configuration",
-        "sys_security_acl",
-        "sys_security_acl_role",
-        "sys_user_role",
-        "sys_user",
-        "sys_user_has_role",
-        "sys_generative_ai_provider_mapping",
-        "sn_nowassist_skill_config",
-        "sys_cs_provider",
-        "sys_cs_provider_application",
-        "sys_public",
-        "sn_aia_execution_plan",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect();
+    let config = SimConfig {
+        forbidden_tables: ["*".to_string()].into(),
+        ..SimConfig::default()
+    };
     let server = servicenow::start(config, scenarios::risky(), 0).await.unwrap();
     e.run(&["tenant", "add", "acme"]).await;
     assert!(connect(&e, &server.base_url, &["--max-rps", "100"])
@@ -316,8 +288,10 @@ async fn only_a_total_failure_fails_the_scan() {
 
     // One table forbidden: the scan completes and the gap is reported, not passed.
     let e2 = env("one-forbidden", None);
-    let mut config = SimConfig::default();
-    config.forbidden_tables = ["sys_properties".to_string()].into();
+    let config = SimConfig {
+        forbidden_tables: ["sys_properties".to_string()].into(),
+        ..SimConfig::default()
+    };
     let server = servicenow::start(config, scenarios::clean(), 0).await.unwrap();
     e2.run(&["tenant", "add", "acme"]).await;
     assert!(connect(&e2, &server.base_url, &["--max-rps", "100"])

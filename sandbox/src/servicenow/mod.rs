@@ -46,7 +46,7 @@ pub struct SimConfig {
     pub allow_client_credentials: bool,
     pub token_ttl: Duration,
     pub rate_limit: Option<RateLimit>,
-    /// Tables whose read ACL the integration user fails: 403.
+    /// Tables whose read ACL the integration user fails: 403 (`*`: every table).
     pub forbidden_tables: HashSet<String>,
     /// Every Nth Table API request is refused with 429 + `Retry-After: 1` (a semaphore queue
     /// overflow), whatever the budget; for tests.
@@ -348,7 +348,7 @@ fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap
         }
         s.window.count += 1;
     }
-    if s.config.forbidden_tables.contains(table) {
+    if s.config.forbidden_tables.contains(table) || s.config.forbidden_tables.contains("*") {
         s.stats.forbidden += 1;
         return Err(error_body(
             StatusCode::FORBIDDEN,

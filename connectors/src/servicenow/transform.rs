@@ -953,3 +953,171 @@ fn untrusted_inputs(parts: &Parts, agents: &[Agent], settings: &[AiSetting]) -> 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! Samples are the reference's own (§2.1–§2.11), in the shapes the Table API returns.
+    use super::*;
+    use crate::ResourcePart;
+
+    fn part(table: &str, records: Value) -> (String, ResourcePart) {
+        let records = records.as_array().unwrap().clone();
+        (
+            format!("servicenow.{table}"),
+            ResourcePart {
+                coverage: Coverage {
+                    resource: format!("servicenow.{table}"),
+                    status: CoverageStatus::Collected,
+                    evidence: Evidence::Api,
+                    requests: 1,
+                    records: records.len() as u64,
+                    error: None,
+                },
+                records,
+            },
+        )
+    }
+
+    fn sample() -> Parts {
+        [
+            part("sn_aia_agent", json!([
+                {"sys_id":"1b2c3d4e5f60718293a4b5c6d7e8f90a","name":"Record Operations Agent","channel":"nap","agent_type":"internal","record_type":"custom","internal_name":"global.global.record_operations_agent"}
+            ])),
+            // Raw values with links, as sysparm_exclude_reference_link=false returns them.
+            part("sn_aia_agent_config", json!([{
+                "sys_id": "7c1d2e3f405162738495a6b7c8d9e0f1",
+                "agent": {"link": "https://acme.service-now.com/api/now/table/sn_aia_agent/1b2c3d4e5f60718293a4b5c6d7e8f90a", "value": "1b2c3d4e5f60718293a4b5c6d7e8f90a"},
+                "active": "true",
+                "run_as_user": {"link": "https://acme.service-now.com/api/now/table/sys_user/5e6f708192a3b4c5d6e7f8091a2b3c4d", "value": "5e6f708192a3b4c5d6e7f8091a2b3c4d"},
+                "public": "false", "agent_descriptor": "", "agent_learning": "false",
+                "sys_domain": {"link": "https://acme.service-now.com/api/now/table/sys_user_group/global", "value": "global"},
+                "sys_overrides": ""
+            }])),
+            part("sn_aia_tool", json!([
+                {"sys_id":"c3d4e5f60718293a4b5c6d7e8f90a1b2","name":"Create the record","type":"crud","input_schema":"{\"operationName\":\"create\",\"table\":\"*\"}","script":"","active":"true"},
+                {"sys_id":"d4e5f60718293a4b5c6d7e8f90a1b2c3","name":"Send notification email","type":"action","input_schema":"","script":"","active":"true"}
+            ])),
+            part("sn_aia_agent_tool_m2m", json!([
+                {"sys_id":"a0b1c2d3e4f5061728394a5b6c7d8e9f","agent":"1b2c3d4e5f60718293a4b5c6d7e8f90a","tool":"c3d4e5f60718293a4b5c6d7e8f90a1b2","tool.name":"Create the record","tool.type":"crud","execution_mode":"autopilot","max_auto_executions":"10","active":"true"},
+                {"sys_id":"b1c2d3e4f5061728394a5b6c7d8e9fa0","agent":"1b2c3d4e5f60718293a4b5c6d7e8f90a","tool":"d4e5f60718293a4b5c6d7e8f90a1b2c3","tool.name":"Send notification email","tool.type":"action","execution_mode":"copilot","max_auto_executions":"3","active":"true"}
+            ])),
+            part("sys_user", json!([
+                {"sys_id":"5e6f708192a3b4c5d6e7f8091a2b3c4d","user_name":"svc.ai.recordops","active":"true","locked_out":"false","web_service_access_only":"false","internal_integration_user":"false","last_login_time":""}
+            ])),
+            part("sys_user_has_role", json!([
+                {"user":"5e6f708192a3b4c5d6e7f8091a2b3c4d","role":"2831a114c611228501d4ea6c309d626d","inherited":"false"},
+                {"user":"5e6f708192a3b4c5d6e7f8091a2b3c4d","role":"282bf1fac6112285017366cb5f867469","inherited":"true"}
+            ])),
+            part("sys_user_role", json!([
+                {"sys_id":"2831a114c611228501d4ea6c309d626d","name":"admin","elevated_privilege":"false"},
+                {"sys_id":"282bf1fac6112285017366cb5f867469","name":"itil","elevated_privilege":"false"}
+            ])),
+            part("sys_agent_access_role_configuration", json!([
+                {"sys_id":"4b5c6d7e8f90a1b2c3d4e5f60718293a","agent":"e5f60718293a4b5c6d7e8f90a1b2c3d4","agent_table":"sn_aia_usecase","role_list":"","allow_all_session_roles":"true"}
+            ])),
+            part("sys_properties", json!([
+                {"sys_id":"7e8f90a1b2c3d4e5f60718293a4b5c6d","name":"sn_aia.enable_usecase_tool_execution_mode_override","value":"true","type":"true_false"}
+            ])),
+            part("sys_generative_ai_provider_mapping", json!([
+                {"sys_id":"a1b2c3d4e5f60718293a4b5c6d7e8f90","provider":"Now LLM Service","provider_implementation":"Now LLM Generic","external":"false","active":"true"},
+                {"sys_id":"b2c3d4e5f60718293a4b5c6d7e8f90a1","provider":"Azure OpenAI","provider_implementation":"Azure OpenAI Chat Completion","external":"true","active":"true"}
+            ])),
+            part("sys_cs_provider", json!([
+                {"sys_id":"c5d6e7f8091a2b3c4d5e6f708192a3b4","name":"VA Bot to Bot Provider","link_account_enabled":"true","automatic_link_enabled":"true","account_link_type":"verification_question"}
+            ])),
+            part("sys_store_app", json!([
+                {"sys_id":"e7f8091a2b3c4d5e6f708192a3b4c5d6","scope":"sn_aia","name":"Now Assist AI Agents","version":"5.2.12","active":"true"}
+            ])),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn agent_joins_config_tools_and_run_as_identity() {
+        let inv = inventory(&sample(), "c", "t");
+        let agent = &inv.agents[0];
+        assert_eq!(agent.id, "servicenow:agent:1b2c3d4e5f60718293a4b5c6d7e8f90a");
+        assert_eq!(agent.identity, RunIdentity::Fixed);
+        assert_eq!(
+            agent.run_as.as_deref(),
+            Some("servicenow:user:5e6f708192a3b4c5d6e7f8091a2b3c4d")
+        );
+        assert_eq!(agent.channels, ["now_assist_panel"]);
+        assert_eq!(
+            agent.autonomy,
+            Autonomy::Autonomous,
+            "one autopilot binding makes the agent autonomous"
+        );
+        assert_eq!(agent.tools.len(), 2);
+        assert_eq!(agent.tools[0].attributes["max_auto_executions"], json!(10));
+        // The ACL tables were not read: who may invoke is unknown, not "nobody".
+        assert!(agent.audience_unknown);
+        let user = inv
+            .principals
+            .iter()
+            .find(|p| Some(&p.id) == agent.run_as.as_ref())
+            .unwrap();
+        assert!(user.privileged);
+        assert_eq!(user.roles, ["admin", "itil"]);
+        assert_eq!(user.attributes["identity_type"], json!("unclassified"));
+        assert_eq!(user.attributes["run_as_for_agents"], json!(true));
+    }
+
+    #[test]
+    fn tools_get_capabilities_and_targets() {
+        let inv = inventory(&sample(), "c", "t");
+        let create = inv.tools.iter().find(|t| t.name == "Create the record").unwrap();
+        assert_eq!(create.capabilities, [Capability::Write]);
+        assert_eq!(create.targets, ["servicenow:table:*"]);
+        let email = inv.tools.iter().find(|t| t.name == "Send notification email").unwrap();
+        assert!(email.capabilities.contains(&Capability::SendExternal));
+        let any = inv.data_stores.iter().find(|d| d.id == "servicenow:table:*").unwrap();
+        assert_eq!(any.sensitivity.as_deref(), Some("restricted"));
+    }
+
+    #[test]
+    fn settings_fill_platform_defaults_only_when_the_table_was_read() {
+        let inv = inventory(&sample(), "c", "t");
+        let get = |k: &str| inv.settings.iter().find(|s| s.key == k).cloned();
+        let explicit = get("servicenow.sn_aia.enable_usecase_tool_execution_mode_override").unwrap();
+        assert_eq!(
+            (explicit.value, explicit.source),
+            (json!("true"), SettingSource::Explicit)
+        );
+        let default = get("servicenow.identity.agent.role_masking.enabled").unwrap();
+        assert_eq!((default.value, default.source), (json!("true"), SettingSource::Default));
+        assert_eq!(
+            get("servicenow.installed_apps").unwrap().value,
+            json!({"sn_aia": "5.2.12"})
+        );
+        let providers = get("servicenow.llm_providers").unwrap().value;
+        assert_eq!(
+            providers[1],
+            json!({"provider": "Azure OpenAI", "external": true, "active": true})
+        );
+        // sn_aia_property was not collected: no invented defaults for it.
+        assert!(get("servicenow.sn_aia_property.kill_switch.mode").is_none());
+    }
+
+    #[test]
+    fn auto_linking_provider_reaches_active_agents() {
+        let inv = inventory(&sample(), "c", "t");
+        let provider = inv.untrusted_inputs.iter().find(|i| i.kind == "chat_channel").unwrap();
+        assert_eq!(provider.attributes["auto_link_without_mfa"], json!(true));
+        assert_eq!(provider.reaches, ["servicenow:agent:1b2c3d4e5f60718293a4b5c6d7e8f90a"]);
+    }
+
+    #[test]
+    fn display_value_objects_and_unknown_values_degrade() {
+        let record = json!({"a": {"display_value": "Admin", "value": "x1"}, "b": 3, "c": "plain"});
+        assert_eq!(text(&record, "a"), "x1");
+        assert_eq!(text(&record, "b"), "", "a non-string scalar is not trusted as text");
+        assert_eq!(text(&record, "missing"), "");
+        assert_eq!(
+            tool_capabilities("brand_new_type", "", "x"),
+            [Capability::Write],
+            "unknown tool types count as writers"
+        );
+    }
+}

@@ -1,0 +1,469 @@
+//! Every built-in rule against a hardened fixture (it must pass) and the same fixture with one
+//! thing broken (it must fail). A rule without a case here fails `every_rule_has_a_case`.
+
+use engine::{evaluate, Outcome, RuleSet};
+use schemas::*;
+use serde_json::json;
+
+const PLAN: &[&str] = &[
+    "sys_store_app",
+    "sys_properties",
+    "sn_aia_property",
+    "sn_aia_agent",
+    "sn_aia_agent_config",
+    "sn_aia_tool",
+    "sn_aia_agent_tool_m2m",
+    "sn_aia_usecase",
+    "sn_aia_usecase_config_override",
+    "sn_aia_team",
+    "sn_aia_team_member",
+    "sn_aia_trigger_configuration",
+    "sys_agent_access_role_configuration",
+    "sys_agent_access_role_mapping",
+    "sn_aia_external_agent_configuration",
+    "sys_security_acl",
+    "sys_security_acl_role",
+    "sys_user_role",
+    "sys_user",
+    "sys_user_has_role",
+    "sys_generative_ai_provider_mapping",
+    "sn_nowassist_skill_config",
+    "sys_cs_provider",
+    "sys_cs_provider_application",
+    "sys_public",
+    "sn_aia_execution_plan",
+];
+
+fn agent(
+    id: &str,
+    kind: &str,
+    tools: serde_json::Value,
+    teams: &[&str],
+    reads_user_content: bool,
+) -> serde_json::Value {
+    json!({
+        "id": id, "kind": kind, "name": id, "owner": null, "identity": "invoker", "run_as": null,
+        "role_mask": ["itil"], "audience": ["servicenow:role:itil"], "audience_unknown": false,
+        "channels": ["now_assist_panel"], "autonomy": "supervised", "tools": tools, "knowledge": [],
+        "teams": teams, "active": true, "last_used": (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339(),
+        "attributes": {"public_flag": false, "has_own_acl": true, "role_mask_has_elevated": false, "reads_user_content": reads_user_content},
+    })
+}
+
+fn binding(tool: &str, max: i64) -> serde_json::Value {
+    json!({"tool_id": tool, "autonomy": "supervised", "active": true, "attributes": {"max_auto_executions": max}})
+}
+
+fn tool(id: &str, kind: &str, caps: &[&str], targets: &[&str]) -> serde_json::Value {
+    json!({"id": id, "kind": kind, "name": id, "capabilities": caps, "targets": targets, "active": true,
+           "attributes": {"script_uses_glide_record": false}})
+}
+
+fn setting(key: &str, value: serde_json::Value) -> serde_json::Value {
+    json!({"key": format!("servicenow.{key}"), "value": value, "scope": "instance", "source": "explicit"})
+}
+
+/// A hardened instance: nothing should fail.
+fn hardened() -> Inventory {
+    let mut settings = vec![];
+    for (k, v) in [
+        ("sn_aia.enable_usecase_tool_execution_mode_override", "false"),
+        ("identity.agent.role_masking.enabled", "true"),
+        ("com.glide.one_extend.include_default_roles_for_skill_acl", "false"),
+        ("sn_aia.external_agent_guardian_check", "true"),
+        ("mcp_guardian_check", "true"),
+        ("sn_aia.external_agents.enabled", "false"),
+        ("glide.basicauth.required.api", "true"),
+        ("glide.oauth.inbound.ropc.grant_type.disabled", "true"),
+        ("glide.ai_record_activity.validation.feature.enabled", "true"),
+        ("sn_itsm_aia.office_365_group_member_approval.required", "true"),
+        ("sn_aia.ltm.enable_long_term_memory", "false"),
+        ("sn_aia.enable_episodic_memory", "false"),
+        ("sn_aia.allow_context_sharing", "false"),
+        ("com.sn.generative.ai.log_prompt", "false"),
+        ("glide.voice.authenticate.mfa_mandatory", "true"),
+        ("glide.voice.authenticate.allow_kba_as_only_factor", "false"),
+        ("sn_aia.agent_llm_provider", "now_llm"),
+        ("sn_aia.continuous_tool_execution_limit", "7"),
+        ("sn_nowassist_va.router_redirect_va_agentic", "NEVER"),
+        ("sn_aia_property.kill_switch.mode", "enforce"),
+    ] {
+        settings.push(setting(k, json!(v)));
+    }
+    settings.push(setting(
+        "installed_apps",
+        json!({"sn_aia": "5.2.19", "sn_va_as_service": "4.0.4"}),
+    ));
+    settings.push(setting("acl.wildcard_gen_ai_permissive", json!(false)));
+    settings.push(setting(
+        "llm_providers",
+        json!([{"provider": "Now LLM Service", "external": false, "active": true}]),
+    ));
+    settings.push(setting("external_agent_configurations", json!(0)));
+    settings.push(setting("va.public_web_client", json!(false)));
+    settings.push(setting("mcp_tools_present", json!(false)));
+    let coverage: Vec<_> = PLAN
+        .iter()
+        .map(|t| json!({"resource": format!("servicenow.{t}"), "status": "collected", "evidence": "api", "requests": 1, "records": 1, "error": null}))
+        .collect();
+    // An agent that runs as a least-privilege, non-interactive AI identity.
+    let mut fixed = agent("agent:fixed", "now_assist_agent", json!([]), &[], false);
+    fixed["identity"] = json!("fixed");
+    fixed["run_as"] = json!("u:svc");
+    fixed["role_mask"] = json!(null);
+    let inventory = json!({
+        "provider": "servicenow",
+        "connection_id": "c1",
+        "collected_at": "2026-11-24T00:00:00Z",
+        "principals": [
+            {"id": "servicenow:anonymous", "kind": "anonymous", "name": "Public", "privileged": false, "roles": [], "attributes": {}},
+            {"id": "servicenow:authenticated_users", "kind": "authenticated_users", "name": "Any authenticated user", "privileged": false, "roles": [], "attributes": {}},
+            {"id": "servicenow:role:itil", "kind": "role", "name": "itil holders", "privileged": false, "roles": ["itil"], "attributes": {}},
+            {"id": "u:svc", "kind": "service_account", "name": "svc.ai", "privileged": false, "roles": ["itil"],
+             "attributes": {"web_service_access_only": true, "identity_type": "ai_agent"}},
+            {"id": "u:admin", "kind": "user", "name": "admin.user", "privileged": true, "roles": ["admin"],
+             "attributes": {"web_service_access_only": false, "identity_type": "unclassified"}},
+        ],
+        "agents": [
+            agent("agent:writer", "now_assist_agent", json!([binding("tool:write", 3)]), &["team:w"], false),
+            agent("agent:reader", "now_assist_agent", json!([binding("tool:read", 5)]), &["team:r"], true),
+            fixed,
+            agent("workflow:w", "now_assist_workflow", json!([]), &["team:r"], false),
+        ],
+        "tools": [
+            tool("tool:write", "crud", &["write"], &["servicenow:table:incident"]),
+            tool("tool:read", "crud", &["read"], &["servicenow:table:incident"]),
+            tool("tool:script", "script", &["read", "write", "execute_code"], &[]),
+        ],
+        "data_stores": [
+            {"id": "servicenow:table:incident", "kind": "servicenow_table", "name": "incident", "sensitivity": "internal", "external_sharing": null, "attributes": {}},
+            {"id": "servicenow:table:*", "kind": "servicenow_table", "name": "Any table", "sensitivity": "restricted", "external_sharing": null, "attributes": {}},
+        ],
+        "grants": [],
+        "settings": settings,
+        "untrusted_inputs": [
+            {"id": "records:incident", "kind": "end_user_ticket_field", "name": "incident text", "reaches": ["agent:reader"], "unauthenticated": false, "attributes": {}},
+            {"id": "trigger:p1", "kind": "record_trigger", "name": "P1", "reaches": ["workflow:w"], "unauthenticated": false,
+             "attributes": {"user_written_content": true, "target_table": "incident"}},
+            {"id": "va:provider", "kind": "chat_channel", "name": "VA provider", "reaches": [], "unauthenticated": false,
+             "attributes": {"auto_link_without_mfa": false, "shared_static_token": false, "token_readable": true, "applications": 1}},
+        ],
+        "coverage": coverage,
+    });
+    serde_json::from_value(inventory).expect("fixture matches the model")
+}
+
+fn agent_mut<'a>(inv: &'a mut Inventory, id: &str) -> &'a mut Agent {
+    inv.agents.iter_mut().find(|a| a.id == id).unwrap()
+}
+
+fn set(inv: &mut Inventory, key: &str, value: serde_json::Value) {
+    let key = format!("servicenow.{key}");
+    inv.settings
+        .iter_mut()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no setting {key}"))
+        .value = value;
+}
+
+fn input_mut<'a>(inv: &'a mut Inventory, id: &str) -> &'a mut UntrustedInput {
+    inv.untrusted_inputs.iter_mut().find(|i| i.id == id).unwrap()
+}
+
+type Break = fn(&mut Inventory);
+
+/// For each rule: how to break the hardened fixture so that it fails.
+fn cases() -> Vec<(&'static str, Break)> {
+    vec![
+        ("SNOW-001", |i| {
+            let a = agent_mut(i, "agent:writer");
+            a.identity = RunIdentity::Fixed;
+            a.run_as = Some("u:admin".into());
+        }),
+        ("SNOW-002", |i| {
+            let a = agent_mut(i, "workflow:w");
+            a.identity = RunIdentity::Fixed;
+            a.run_as = Some("u:admin".into());
+        }),
+        ("SNOW-003", |i| agent_mut(i, "agent:reader").role_mask = None),
+        ("SNOW-004", |i| {
+            set(i, "identity.agent.role_masking.enabled", json!("false"))
+        }),
+        ("SNOW-005", |i| {
+            agent_mut(i, "agent:writer")
+                .attributes
+                .insert("role_mask_has_elevated".into(), json!(true));
+        }),
+        ("SNOW-006", |i| {
+            agent_mut(i, "agent:reader")
+                .audience
+                .push("servicenow:anonymous".into())
+        }),
+        ("SNOW-007", |i| {
+            agent_mut(i, "agent:writer")
+                .audience
+                .push("servicenow:authenticated_users".into())
+        }),
+        ("SNOW-008", |i| agent_mut(i, "agent:writer").teams.push("team:r".into())),
+        ("SNOW-009", |i| {
+            set(i, "sn_aia.enable_usecase_tool_execution_mode_override", json!("true"))
+        }),
+        ("SNOW-010", |i| {
+            agent_mut(i, "workflow:w").autonomy = Autonomy::Autonomous
+        }),
+        ("SNOW-011", |i| {
+            agent_mut(i, "agent:writer").tools[0].autonomy = Autonomy::Autonomous
+        }),
+        ("SNOW-012", |i| {
+            agent_mut(i, "agent:writer").tools[0]
+                .attributes
+                .insert("max_auto_executions".into(), json!(10));
+        }),
+        ("SNOW-013", |i| {
+            set(i, "sn_aia.continuous_tool_execution_limit", json!("25"))
+        }),
+        ("SNOW-014", |i| set(i, "sn_aia_property.kill_switch.mode", json!("off"))),
+        ("SNOW-015", |i| {
+            agent_mut(i, "workflow:w").autonomy = Autonomy::Autonomous;
+            agent_mut(i, "agent:writer").teams.push("team:r".into());
+        }),
+        ("SNOW-016", |i| {
+            let t = i.tools.iter_mut().find(|t| t.id == "tool:script").unwrap();
+            t.attributes.insert("script_uses_glide_record".into(), json!(true));
+        }),
+        ("SNOW-017", |i| {
+            agent_mut(i, "agent:reader")
+                .attributes
+                .insert("has_own_acl".into(), json!(false));
+            set(i, "acl.wildcard_gen_ai_permissive", json!(true));
+        }),
+        ("SNOW-018", |i| {
+            set(
+                i,
+                "com.glide.one_extend.include_default_roles_for_skill_acl",
+                json!("true"),
+            )
+        }),
+        ("SNOW-019", |i| {
+            set(
+                i,
+                "llm_providers",
+                json!([{"provider": "OpenAI", "external": true, "active": true}]),
+            );
+        }),
+        ("SNOW-020", |i| {
+            set(i, "sn_aia.external_agent_guardian_check", json!("false"))
+        }),
+        ("SNOW-021", |i| set(i, "external_agent_configurations", json!(2))),
+        ("SNOW-022", |i| {
+            agent_mut(i, "agent:reader").channels.push("virtual_agent".into());
+            set(i, "va.public_web_client", json!(true));
+            set(
+                i,
+                "sn_nowassist_va.router_redirect_va_agentic",
+                json!("ROUTER_DECISION"),
+            );
+        }),
+        ("SNOW-023", |i| {
+            input_mut(i, "va:provider")
+                .attributes
+                .insert("auto_link_without_mfa".into(), json!(true));
+        }),
+        ("SNOW-024", |i| {
+            input_mut(i, "va:provider")
+                .attributes
+                .insert("shared_static_token".into(), json!(true));
+        }),
+        ("SNOW-025", |i| {
+            set(
+                i,
+                "installed_apps",
+                json!({"sn_aia": "5.1.10", "sn_va_as_service": "4.0.4"}),
+            )
+        }),
+        ("SNOW-026", |i| {
+            let p = i.principals.iter_mut().find(|p| p.id == "u:svc").unwrap();
+            p.attributes.insert("web_service_access_only".into(), json!(false));
+            p.attributes.insert("identity_type".into(), json!("unclassified"));
+        }),
+        ("SNOW-027", |i| agent_mut(i, "agent:writer").last_used = None),
+        ("SNOW-028", |i| set(i, "glide.basicauth.required.api", json!("false"))),
+        ("SNOW-029", |i| {
+            set(i, "glide.oauth.inbound.ropc.grant_type.disabled", json!("false"))
+        }),
+        ("SNOW-030", |i| {
+            set(i, "glide.ai_record_activity.validation.feature.enabled", json!("false"))
+        }),
+        ("SNOW-031", |i| {
+            set(
+                i,
+                "sn_itsm_aia.office_365_group_member_approval.required",
+                json!("false"),
+            )
+        }),
+        ("SNOW-032", |i| {
+            set(i, "sn_aia.ltm.enable_long_term_memory", json!("true"))
+        }),
+        ("SNOW-033", |i| set(i, "com.sn.generative.ai.log_prompt", json!("true"))),
+        ("SNOW-034", |i| {
+            set(i, "glide.voice.authenticate.mfa_mandatory", json!("false"))
+        }),
+        ("SNOW-PATH-001", |i| {
+            let p = input_mut(i, "va:provider");
+            p.attributes.insert("auto_link_without_mfa".into(), json!(true));
+            p.reaches.push("agent:writer".into());
+            i.tools
+                .iter_mut()
+                .find(|t| t.id == "tool:write")
+                .unwrap()
+                .targets
+                .push("servicenow:table:*".into());
+        }),
+        ("SNOW-PATH-002", |i| {
+            agent_mut(i, "agent:writer").teams.push("team:r".into())
+        }),
+        ("XPATH-001", |i| {
+            agent_mut(i, "agent:reader")
+                .audience
+                .push("servicenow:anonymous".into());
+            i.data_stores[0].sensitivity = Some("confidential".into());
+        }),
+        ("XPATH-002", |i| {
+            i.tools.push(
+                serde_json::from_value(json!({"id": "tool:mail", "kind": "action", "name": "Send email",
+                "capabilities": ["send_external"], "targets": [], "active": true, "attributes": {}}))
+                .unwrap(),
+            );
+            let reader = agent_mut(i, "agent:reader");
+            reader
+                .tools
+                .push(serde_json::from_value(binding("tool:mail", 1)).unwrap());
+            i.data_stores[0].sensitivity = Some("confidential".into());
+        }),
+    ]
+}
+
+fn outcomes(rules: &RuleSet, inv: &Inventory, rule: &str) -> Vec<(String, Outcome, Option<String>)> {
+    evaluate(rules, std::slice::from_ref(inv), chrono::Utc::now())
+        .results
+        .into_iter()
+        .filter(|r| r.rule_id == rule)
+        .map(|r| (r.resource_id, r.outcome, r.reason))
+        .collect()
+}
+
+#[test]
+fn every_rule_has_a_case() {
+    let rules = RuleSet::builtin().unwrap();
+    let covered: Vec<&str> = cases().iter().map(|(id, _)| *id).collect();
+    let missing: Vec<&str> = rules
+        .rules
+        .iter()
+        .map(|r| r.meta.id.as_str())
+        .filter(|id| !covered.contains(id))
+        .collect();
+    assert!(missing.is_empty(), "rules without a test case: {missing:?}");
+    assert!(rules.rules.iter().filter(|r| r.meta.provider == "servicenow").count() >= 20);
+}
+
+#[test]
+fn each_rule_passes_when_hardened_and_fails_when_broken() {
+    let rules = RuleSet::builtin().unwrap();
+    let base = hardened();
+    let mut problems = Vec::new();
+    for (rule, break_it) in cases() {
+        let before = outcomes(&rules, &base, rule);
+        if before.iter().any(|(_, o, _)| *o != Outcome::Pass) || before.is_empty() {
+            problems.push(format!("{rule} on the hardened fixture: {before:?}"));
+        }
+        let mut broken = base.clone();
+        break_it(&mut broken);
+        let after = outcomes(&rules, &broken, rule);
+        if !after.iter().any(|(_, o, _)| *o == Outcome::Fail) {
+            problems.push(format!("{rule} did not fail when broken: {after:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn a_rule_whose_resource_was_not_collected_is_not_assessed() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened();
+    // The properties table was refused: SNOW-004 cannot be judged, whatever the settings say.
+    let c = inv
+        .coverage
+        .iter_mut()
+        .find(|c| c.resource == "servicenow.sys_properties")
+        .unwrap();
+    c.status = CoverageStatus::Forbidden;
+    c.error = Some("403 forbidden".into());
+    let r = outcomes(&rules, &inv, "SNOW-004");
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].1, Outcome::NotAssessed);
+    assert!(
+        r[0].2.as_deref().unwrap().contains("servicenow.sys_properties"),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn an_unreadable_run_as_user_is_not_assessed_rather_than_passed() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened();
+    let a = agent_mut(&mut inv, "agent:writer");
+    a.identity = RunIdentity::Fixed;
+    a.run_as = Some("u:hidden-by-acl".into());
+    let r = outcomes(&rules, &inv, "SNOW-001");
+    let writer = r.iter().find(|(id, _, _)| id == "agent:writer").unwrap();
+    assert_eq!(writer.1, Outcome::NotAssessed, "{r:?}");
+}
+
+#[test]
+fn path_findings_carry_the_path() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened();
+    agent_mut(&mut inv, "agent:writer").teams.push("team:r".into());
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    let f = eval.findings.iter().find(|f| f.rule_id == "SNOW-PATH-002").unwrap();
+    let path = f.path.as_ref().unwrap();
+    let names: Vec<&str> = path.nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "records:incident",
+            "agent:reader",
+            "team:r",
+            "agent:writer",
+            "tool:write"
+        ]
+    );
+    let kinds: Vec<&str> = path.edges.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["ingests", "member_of", "recruits", "uses"]);
+}
+
+#[test]
+fn broken_rule_files_are_reported_with_file_line_and_reason() {
+    let dir = std::env::temp_dir().join(format!("aispm-rules-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bad-yaml.yaml"), "id: X-1\ntitle: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.join("bad-cel.yaml"),
+        "id: X-2\ntitle: t\nseverity: low\nprovider: any\nresource: agent\nwhen: 'agent.active &&'\nrationale: r\nremediation: m\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("good.yaml"),
+        "id: X-3\ntitle: t\nseverity: low\nprovider: any\nresource: agent\nwhen: 'agent.active'\nrationale: r\nremediation: m\n",
+    )
+    .unwrap();
+    let errors = RuleSet::load_dir(&dir).err().expect("two broken files");
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    let cel = errors.iter().find(|e| e.file.ends_with("bad-cel.yaml")).unwrap();
+    assert_eq!(cel.line, Some(6));
+    assert!(cel.reason.contains("when"), "{cel}");
+    let yaml = errors.iter().find(|e| e.file.ends_with("bad-yaml.yaml")).unwrap();
+    assert!(yaml.line.is_some(), "{yaml}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -855,3 +855,39 @@ pub fn by_name(name: &str) -> Option<Tables> {
         _ => None,
     }
 }
+
+/// The risky instance plus `agents` generated agents (each with a config, two tool bindings
+/// and a team), for load and pacing benchmarks.
+pub fn generated(agents: usize) -> Tables {
+    let mut t = risky();
+    let tools = [sid("tool:lookup"), sid("tool:create"), sid("tool:search")];
+    let teams: Vec<String> = (0..agents.div_ceil(10).max(1))
+        .map(|i| sid(&format!("gen-team:{i}")))
+        .collect();
+    for (i, team) in teams.iter().enumerate() {
+        t.get_mut("sn_aia_team")
+            .row(&[("sys_id", team), ("name", &format!("Generated team {i}"))]);
+    }
+    for i in 0..agents {
+        let id = agent(
+            &mut t,
+            AgentSpec {
+                label: &format!("gen-agent:{i}"),
+                name: &format!("Generated agent {i}"),
+                channel: "nap",
+                run_as: "",
+                public: false,
+            },
+        );
+        bind(&mut t, &id, &tools[i % 3], "copilot", "3");
+        bind(&mut t, &id, &tools[(i + 1) % 3], "copilot", "3");
+        t.get_mut("sn_aia_team_member").row(&[
+            ("sys_id", &sid(&format!("gen-member:{i}"))),
+            ("team", &teams[i / 10]),
+            ("agent", &id),
+            ("memory_scope", "global"),
+        ]);
+        ran(&mut t, &id, (i % 30) as i64);
+    }
+    t
+}

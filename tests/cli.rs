@@ -151,7 +151,12 @@ async fn clean_instance_has_no_findings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn risky_instance_end_to_end_on_postgres() {
     let Ok(server) = std::env::var("AISPM_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: AISPM_TEST_POSTGRES_URL is not set, so the PostgreSQL end-to-end test did not run");
+        // Straight to stderr, past the test harness's capture, so the skip is visible.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: AISPM_TEST_POSTGRES_URL is not set, so the PostgreSQL end-to-end test did not run"
+        );
         return;
     };
     use sea_orm::{ConnectionTrait, Database};

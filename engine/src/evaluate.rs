@@ -3,7 +3,7 @@
 //! resource that was not collected is never read as a pass.
 
 use crate::graph::AccessGraph;
-use crate::rules::{Rule, RuleSet};
+use crate::rules::{NodePredicate, Rule, RuleSet};
 use crate::view::{self, Index};
 use cel::{Context, ExecutionError, Program};
 use schemas::*;
@@ -195,58 +195,17 @@ fn evaluate_inventory(
         .iter()
         .filter(|r| r.when.is_some() && (r.meta.provider == inv.provider || r.meta.provider == "any"))
         .collect();
-    // Convert each resource once; run every rule of its kind against that one value.
-    let mut by_kind: HashMap<&str, Vec<(String, String, cel::Value)>> = HashMap::new();
+    // The tenant view is bound once, in a scope every resource scope sits under.
+    let mut tenant_scope = root.new_inner_scope();
+    tenant_scope.add_variable_from_value("tenant", tenant.clone());
     let needed: BTreeSet<&str> = applicable.iter().map(|r| r.meta.resource.as_str()).collect();
     for kind in needed {
-        let items: Vec<(String, String, cel::Value)> = match kind {
-            "agent" => inv
-                .agents
-                .iter()
-                .map(|a| {
-                    (
-                        a.id.clone(),
-                        a.name.clone(),
-                        view::to_cel(&view::agent_view(&ix, a, now)),
-                    )
-                })
-                .collect(),
-            "tool" => inv
-                .tools
-                .iter()
-                .map(|t| (t.id.clone(), t.name.clone(), view::to_cel(&view::tool_view(&ix, t))))
-                .collect(),
-            "principal" => inv
-                .principals
-                .iter()
-                .map(|p| {
-                    (
-                        p.id.clone(),
-                        p.name.clone(),
-                        view::to_cel(&view::principal_view(&ix, p)),
-                    )
-                })
-                .collect(),
-            "untrusted_input" => inv
-                .untrusted_inputs
-                .iter()
-                .map(|i| (i.id.clone(), i.name.clone(), view::to_cel(&view::input_view(&ix, i))))
-                .collect(),
-            "tenant" => vec![(
-                inv.connection_id.clone(),
-                format!("{} connection", inv.provider),
-                tenant.clone(),
-            )],
-            _ => vec![],
-        };
-        by_kind.insert(kind, items);
-    }
-    for rule in applicable {
-        let kind = rule.meta.resource.as_str();
-        let variable = if kind == "untrusted_input" { "input" } else { kind };
-        let items = &by_kind[kind];
-        let gap = missing_coverage(rule, &coverage);
-        let result = |id: &str, outcome: Outcome, reason: Option<String>| RuleResult {
+        let rules_of_kind: Vec<(&Rule, Option<String>)> = applicable
+            .iter()
+            .filter(|r| r.meta.resource == kind)
+            .map(|r| (*r, missing_coverage(r, &coverage)))
+            .collect();
+        let result = |rule: &Rule, id: &str, outcome: Outcome, reason: Option<String>| RuleResult {
             rule_id: rule.meta.id.clone(),
             connection_id: inv.connection_id.clone(),
             resource_id: id.to_string(),
@@ -254,48 +213,92 @@ fn evaluate_inventory(
             outcome,
             reason,
         };
-        if items.is_empty() {
-            // Nothing to look at: say so when it may be because we could not see.
-            if let Some(reason) = &gap {
-                out.results
-                    .push(result(&inv.connection_id, Outcome::NotAssessed, Some(reason.clone())));
-            }
-            continue;
-        }
+        // (id, name, view) per resource, built lazily so a large tenant is converted once.
+        let items: Box<dyn Iterator<Item = (&str, String, cel::Value)>> = match kind {
+            "agent" => Box::new(inv.agents.iter().map(|a| {
+                (
+                    a.id.as_str(),
+                    a.name.clone(),
+                    view::to_cel(&view::agent_view(&ix, a, now)),
+                )
+            })),
+            "tool" => Box::new(
+                inv.tools
+                    .iter()
+                    .map(|t| (t.id.as_str(), t.name.clone(), view::to_cel(&view::tool_view(&ix, t)))),
+            ),
+            "principal" => Box::new(inv.principals.iter().map(|p| {
+                (
+                    p.id.as_str(),
+                    p.name.clone(),
+                    view::to_cel(&view::principal_view(&ix, p)),
+                )
+            })),
+            "untrusted_input" => Box::new(
+                inv.untrusted_inputs
+                    .iter()
+                    .map(|i| (i.id.as_str(), i.name.clone(), view::to_cel(&view::input_view(&ix, i)))),
+            ),
+            "tenant" => Box::new(std::iter::once((
+                inv.connection_id.as_str(),
+                format!("{} connection", inv.provider),
+                tenant.clone(),
+            ))),
+            _ => Box::new(std::iter::empty()),
+        };
+        let variable = if kind == "untrusted_input" { "input" } else { kind };
+        let mut seen_any = false;
         for (id, name, value) in items {
-            let mut ctx = root.new_inner_scope();
-            ctx.add_variable_from_value("tenant", tenant.clone());
-            ctx.add_variable_from_value(variable, value.clone());
-            if let Some(filter) = &rule.applies_to {
-                match run_bool(filter, &ctx) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        out.results
-                            .push(result(id, Outcome::NotAssessed, Some(format!("applies_to {e}"))));
-                        continue;
+            seen_any = true;
+            // Bind the resource once; every rule of its kind runs against this one scope.
+            let mut ctx = tenant_scope.new_inner_scope();
+            ctx.add_variable_from_value(variable, value);
+            for (rule, gap) in &rules_of_kind {
+                if let Some(filter) = &rule.applies_to {
+                    match run_bool(filter, &ctx) {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            out.results
+                                .push(result(rule, id, Outcome::NotAssessed, Some(format!("applies_to {e}"))));
+                            continue;
+                        }
                     }
                 }
-            }
-            if let Some(reason) = &gap {
-                out.results.push(result(id, Outcome::NotAssessed, Some(reason.clone())));
-                continue;
-            }
-            match run_bool(rule.when.as_ref().expect("resource rule"), &ctx) {
-                Ok(true) => {
-                    out.results.push(result(id, Outcome::Fail, None));
-                    let resource = FindingResource {
-                        id: id.clone(),
-                        kind: kind.to_string(),
-                        name: name.clone(),
-                        provider: inv.provider.clone(),
-                        connection_id: inv.connection_id.clone(),
-                    };
-                    out.findings
-                        .push(finding(rule, resource, evidence(rule, &ctx), None, now_text));
+                if let Some(reason) = gap {
+                    out.results
+                        .push(result(rule, id, Outcome::NotAssessed, Some(reason.clone())));
+                    continue;
                 }
-                Ok(false) => out.results.push(result(id, Outcome::Pass, None)),
-                Err(e) => out.results.push(result(id, Outcome::NotAssessed, Some(e))),
+                match run_bool(rule.when.as_ref().expect("resource rule"), &ctx) {
+                    Ok(true) => {
+                        out.results.push(result(rule, id, Outcome::Fail, None));
+                        let resource = FindingResource {
+                            id: id.to_string(),
+                            kind: kind.to_string(),
+                            name: name.clone(),
+                            provider: inv.provider.clone(),
+                            connection_id: inv.connection_id.clone(),
+                        };
+                        out.findings
+                            .push(finding(rule, resource, evidence(rule, &ctx), None, now_text));
+                    }
+                    Ok(false) => out.results.push(result(rule, id, Outcome::Pass, None)),
+                    Err(e) => out.results.push(result(rule, id, Outcome::NotAssessed, Some(e))),
+                }
+            }
+        }
+        if !seen_any {
+            // Nothing to look at: say so when it may be because we could not see.
+            for (rule, gap) in &rules_of_kind {
+                if let Some(reason) = gap {
+                    out.results.push(result(
+                        rule,
+                        &inv.connection_id,
+                        Outcome::NotAssessed,
+                        Some(reason.clone()),
+                    ));
+                }
             }
         }
     }
@@ -342,7 +345,7 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
         }
         let nodes: Vec<_> = graph.graph.node_indices().collect();
         let mut failed_predicate = None;
-        let mut mark = |program: &Program| -> Vec<bool> {
+        let mut mark = |predicate: &NodePredicate| -> Vec<bool> {
             nodes
                 .iter()
                 .map(|n| {
@@ -350,9 +353,12 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
                     if rule.meta.provider != "any" && node.provider != rule.meta.provider {
                         return false;
                     }
+                    if predicate.kind.as_deref().is_some_and(|k| k != node.kind) {
+                        return false;
+                    }
                     let mut ctx = root.new_inner_scope();
                     ctx.add_variable_from_value("node", node.view.clone());
-                    match run_bool(program, &ctx) {
+                    match run_bool(&predicate.program, &ctx) {
                         Ok(b) => b,
                         Err(e) => {
                             failed_predicate.get_or_insert(e);
@@ -369,27 +375,15 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
         let mut second_legs = HashMap::new();
         if let Some(also) = &spec.also_reaches {
             let also = mark(also);
+            // One reverse search from every matching node at once, instead of a search from
+            // every via node: linear in the graph, whatever the number of agents.
+            let toward = graph.toward(&also, spec.max_hops);
             for n in &nodes {
                 if !via[n.index()] {
                     continue;
                 }
-                let reach = graph.reachable(*n, spec.max_hops);
-                let hit = reach
-                    .keys()
-                    .filter(|m| also[m.index()])
-                    .min_by_key(|m| m.index())
-                    .copied();
-                match hit {
-                    Some(target) => {
-                        // Walk back; each step records the edge kind that led into it.
-                        let mut steps = Vec::new();
-                        let mut cursor = target;
-                        while let Some((prev, kind)) = reach.get(&cursor) {
-                            steps.push((cursor, Some(*kind)));
-                            cursor = *prev;
-                        }
-                        steps.push((cursor, None));
-                        steps.reverse();
+                match graph.leg_from(*n, &toward) {
+                    Some(steps) => {
                         second_legs.insert(*n, graph.exposure_path(&steps));
                     }
                     None => via[n.index()] = false,

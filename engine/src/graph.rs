@@ -248,24 +248,53 @@ impl AccessGraph {
             .collect()
     }
 
-    /// Nodes reachable from `start` within `max_hops`, with the first path to each.
-    pub fn reachable(&self, start: NodeIndex, max_hops: usize) -> HashMap<NodeIndex, (NodeIndex, &'static str)> {
-        let mut parent = HashMap::new();
-        let mut depth = HashMap::from([(start, 0usize)]);
-        let mut queue = VecDeque::from([start]);
+    /// For every node, the next hop on a shortest path (of at most `max_hops` edges) to some
+    /// node marked in `targets`: a multi-source search over reversed edges. Targets map to
+    /// `Some(None)`; nodes that cannot reach one map to `None`.
+    pub fn toward(&self, targets: &[bool], max_hops: usize) -> Vec<Option<Option<(NodeIndex, &'static str)>>> {
+        let mut next: Vec<Option<Option<(NodeIndex, &'static str)>>> = vec![None; self.graph.node_count()];
+        let mut depth = vec![usize::MAX; self.graph.node_count()];
+        let mut queue = VecDeque::new();
+        for n in self.graph.node_indices().filter(|n| targets[n.index()]) {
+            next[n.index()] = Some(None);
+            depth[n.index()] = 0;
+            queue.push_back(n);
+        }
         while let Some(n) = queue.pop_front() {
-            if depth[&n] == max_hops {
+            if depth[n.index()] == max_hops {
                 continue;
             }
-            for e in self.graph.edges(n) {
-                if !depth.contains_key(&e.target()) {
-                    depth.insert(e.target(), depth[&n] + 1);
-                    parent.insert(e.target(), (n, *e.weight()));
-                    queue.push_back(e.target());
+            for e in self.graph.edges_directed(n, petgraph::Direction::Incoming) {
+                let from = e.source();
+                if next[from.index()].is_none() {
+                    next[from.index()] = Some(Some((n, *e.weight())));
+                    depth[from.index()] = depth[n.index()] + 1;
+                    queue.push_back(from);
                 }
             }
         }
-        parent
+        next
+    }
+
+    /// The path from `start` to the nearest target recorded by [`AccessGraph::toward`]; each
+    /// step names the edge kind that led into it. `None` when no target is in reach; a start
+    /// that is itself a target does not count.
+    pub fn leg_from(
+        &self,
+        start: NodeIndex,
+        toward: &[Option<Option<(NodeIndex, &'static str)>>],
+    ) -> Option<Vec<(NodeIndex, Option<&'static str>)>> {
+        let mut steps = vec![(start, None)];
+        let mut cursor = start;
+        loop {
+            match toward[cursor.index()]? {
+                Some((hop, kind)) => {
+                    steps.push((hop, Some(kind)));
+                    cursor = hop;
+                }
+                None => return (steps.len() > 1).then_some(steps),
+            }
+        }
     }
 
     pub fn index_of(&self, id: &str) -> Option<NodeIndex> {

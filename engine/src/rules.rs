@@ -77,12 +77,44 @@ pub struct Rule {
 }
 
 pub struct CompiledPath {
-    pub from: Program,
-    pub via: Program,
-    pub to: Program,
-    pub also_reaches: Option<Program>,
+    pub from: NodePredicate,
+    pub via: NodePredicate,
+    pub to: NodePredicate,
+    pub also_reaches: Option<NodePredicate>,
     pub through: Option<String>,
     pub max_hops: usize,
+}
+
+/// A condition on a graph node. When the expression is `node.kind == "<k>" && ...`, nodes of
+/// other kinds are known to be false without running CEL (a large tenant has tens of thousands
+/// of principal nodes that most path conditions never match).
+pub struct NodePredicate {
+    pub program: Program,
+    pub kind: Option<String>,
+}
+
+impl NodePredicate {
+    fn new(program: Program, source: &str) -> Self {
+        NodePredicate {
+            program,
+            kind: kind_hint(source),
+        }
+    }
+}
+
+/// The `<k>` of a leading `node.kind == "<k>"` conjunct, if the whole expression is
+/// `node.kind == "<k>"` or `node.kind == "<k>" && ...`.
+fn kind_hint(source: &str) -> Option<String> {
+    let rest = source
+        .trim()
+        .strip_prefix("node.kind")?
+        .trim_start()
+        .strip_prefix("==")?
+        .trim_start();
+    let rest = rest.strip_prefix('"')?;
+    let end = rest.find('"')?;
+    let (kind, tail) = (&rest[..end], rest[end + 1..].trim_start());
+    (tail.is_empty() || tail.starts_with("&&")).then(|| kind.to_string())
 }
 
 /// A problem with one rule file.
@@ -138,14 +170,13 @@ pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
         ("path", None, Some(p)) => (
             None,
             Some(CompiledPath {
-                from: program("from", &p.from)?,
-                via: program("via", &p.via)?,
-                to: program("to", &p.to)?,
-                also_reaches: p
-                    .also_reaches
-                    .as_deref()
-                    .map(|s| program("also_reaches", s))
-                    .transpose()?,
+                from: NodePredicate::new(program("from", &p.from)?, &p.from),
+                via: NodePredicate::new(program("via", &p.via)?, &p.via),
+                to: NodePredicate::new(program("to", &p.to)?, &p.to),
+                also_reaches: match p.also_reaches.as_deref() {
+                    Some(s) => Some(NodePredicate::new(program("also_reaches", s)?, s)),
+                    None => None,
+                },
                 through: p.through.clone(),
                 max_hops: p.max_hops.clamp(1, 12),
             }),
@@ -266,6 +297,22 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.meta.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kind_hint;
+
+    #[test]
+    fn kind_hint_only_for_a_leading_conjunct() {
+        assert_eq!(
+            kind_hint(r#"node.kind == "agent" && node.active"#).as_deref(),
+            Some("agent")
+        );
+        assert_eq!(kind_hint(r#" node.kind=="sink" "#).as_deref(), Some("sink"));
+        assert_eq!(kind_hint(r#"node.kind == "agent" || node.active"#), None);
+        assert_eq!(kind_hint(r#"node.active && node.kind == "agent""#), None);
     }
 }
 

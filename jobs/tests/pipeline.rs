@@ -46,7 +46,12 @@ async fn sqlite() -> TestDb {
 /// A fresh PostgreSQL database, or None (skipped) when no server is configured.
 async fn postgres(test: &str) -> Option<TestDb> {
     let Ok(server) = std::env::var("AISPM_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: AISPM_TEST_POSTGRES_URL is not set, so {test} did not run on PostgreSQL");
+        // Straight to stderr, past the test harness's capture, so the skip is visible.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: AISPM_TEST_POSTGRES_URL is not set, so {test} did not run on PostgreSQL"
+        );
         return None;
     };
     let server = server.trim_end_matches('/').to_string();

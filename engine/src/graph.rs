@@ -95,7 +95,13 @@ impl AccessGraph {
                 );
             }
             for team in ix.teams.keys() {
-                add(&mut g, team, "team", team, json!({}));
+                let name = inv
+                    .teams
+                    .iter()
+                    .find(|t| t.id == *team)
+                    .map(|t| t.name.as_str())
+                    .unwrap_or(team);
+                add(&mut g, team, "team", name, json!({}));
             }
             let sink = format!("{}:{EXTERNAL_SINK}", inv.connection_id);
             add(&mut g, &sink, "sink", "Outside the organisation", json!({}));

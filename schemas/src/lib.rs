@@ -33,6 +33,9 @@ pub struct Inventory {
     pub settings: Vec<AiSetting>,
     #[serde(default)]
     pub untrusted_inputs: Vec<UntrustedInput>,
+    /// Groups of agents that can hand work to each other (named by `Agent::teams`).
+    #[serde(default)]
+    pub teams: Vec<Team>,
     /// One record per resource the connector tried to read: what was seen and what was not.
     #[serde(default)]
     pub coverage: Vec<Coverage>,
@@ -123,6 +126,15 @@ pub struct Agent {
     pub teams: Vec<String>,
     pub active: bool,
     pub last_used: Option<String>,
+    #[serde(default)]
+    pub attributes: Attributes,
+}
+
+/// A multi-agent team: its members may recruit each other.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
     #[serde(default)]
     pub attributes: Attributes,
 }

@@ -61,8 +61,12 @@ impl TableClient {
                     requests: out.requests,
                 });
             }
-            out.requests += 1;
-            let response = match self.api.get_json(&url).await {
+            // Count HTTP requests actually sent, retries after 429 or 401 included: that is
+            // what the customer's API budget pays.
+            let sent_before = self.api.stats.requests();
+            let answer = self.api.get_json(&url).await;
+            out.requests += self.api.stats.requests() - sent_before;
+            let response = match answer {
                 Ok(r) => r,
                 Err(error) => {
                     return Err(ReadFailure {

@@ -684,6 +684,14 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
     }
     let settings = settings(parts);
     let untrusted_inputs = untrusted_inputs(parts, &agents, &settings);
+    let teams = records(parts, "sn_aia_team")
+        .iter()
+        .map(|t| Team {
+            id: format!("{P}:team:{}", text(t, "sys_id")),
+            name: text(t, "name").to_string(),
+            attributes: Default::default(),
+        })
+        .collect();
     let coverage = parts.values().map(|p| p.coverage.clone()).collect();
     Inventory {
         provider: P.into(),
@@ -696,6 +704,7 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
         grants,
         settings,
         untrusted_inputs,
+        teams,
         coverage,
     }
 }

@@ -116,11 +116,7 @@ pub fn inventory_table(inventories: &[Inventory]) -> String {
                 }
             );
         }
-        let gaps: Vec<_> = inv
-            .coverage
-            .iter()
-            .filter(|c| c.status != schemas::CoverageStatus::Collected)
-            .collect();
+        let gaps = coverage_gaps(std::slice::from_ref(inv));
         let _ = writeln!(
             out,
             "  coverage: {} resources read, {} not",
@@ -140,17 +136,22 @@ pub fn inventory_table(inventories: &[Inventory]) -> String {
     out
 }
 
+/// What the connectors tried to read and could not ("what we could not see").
+fn coverage_gaps(inventories: &[Inventory]) -> Vec<&schemas::Coverage> {
+    inventories
+        .iter()
+        .flat_map(|i| i.coverage.iter())
+        .filter(|c| c.status != schemas::CoverageStatus::Collected)
+        .collect()
+}
+
 /// The posture report as JSON.
 pub fn report_json(tenant: &str, findings: &[Finding], inventories: &[Inventory], evaluation: Option<&Value>) -> Value {
     let counts: serde_json::Map<String, Value> = severity_counts(findings)
         .into_iter()
         .map(|(s, n)| (s.as_str().to_string(), json!(n)))
         .collect();
-    let gaps: Vec<_> = inventories
-        .iter()
-        .flat_map(|i| i.coverage.iter())
-        .filter(|c| c.status != schemas::CoverageStatus::Collected)
-        .collect();
+    let gaps = coverage_gaps(inventories);
     json!({
         "tenant": tenant,
         "generated_at": jobs::store::now(),
@@ -252,11 +253,7 @@ pub fn report_markdown(
         let _ = writeln!(md, "- Frameworks: {}\n", tags.join(", "));
     }
     let _ = writeln!(md, "## What we could not see\n");
-    let gaps: Vec<_> = inventories
-        .iter()
-        .flat_map(|i| i.coverage.iter())
-        .filter(|c| c.status != schemas::CoverageStatus::Collected)
-        .collect();
+    let gaps = coverage_gaps(inventories);
     if gaps.is_empty() {
         let _ = writeln!(md, "Every resource the connectors read was collected.");
     }

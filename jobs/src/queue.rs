@@ -96,32 +96,26 @@ impl Queue {
     }
 
     pub async fn push_collect(&self, job: CollectJob) -> Result<(), QueueError> {
-        let task = TaskBuilder::new(job).max_attempts(COLLECT_ATTEMPTS).build();
-        let result = match self {
-            Queue::Sqlite(pool) => SqliteStorage::new(pool)
-                .with_config(config_for!(apalis_sqlite::Config, COLLECT_QUEUE))
-                .push_task(task)
-                .await
-                .map_err(|e| e.to_string()),
-            Queue::Postgres(pool) => PostgresStorage::new(pool)
-                .with_config(config_for!(apalis_postgres::Config, COLLECT_QUEUE))
-                .push_task(task)
-                .await
-                .map_err(|e| e.to_string()),
-        };
-        result.map_err(QueueError::Storage)
+        self.push(COLLECT_QUEUE, job, COLLECT_ATTEMPTS).await
     }
 
     pub async fn push_evaluate(&self, job: EvaluateJob) -> Result<(), QueueError> {
-        let task = TaskBuilder::new(job).max_attempts(EVALUATE_ATTEMPTS).build();
+        self.push(EVALUATE_QUEUE, job, EVALUATE_ATTEMPTS).await
+    }
+
+    async fn push<T>(&self, queue: &str, job: T, attempts: usize) -> Result<(), QueueError>
+    where
+        T: Serialize + for<'de> Deserialize<'de> + Send + Sync + Unpin + 'static,
+    {
+        let task = TaskBuilder::new(job).max_attempts(attempts).build();
         let result = match self {
             Queue::Sqlite(pool) => SqliteStorage::new(pool)
-                .with_config(config_for!(apalis_sqlite::Config, EVALUATE_QUEUE))
+                .with_config(config_for!(apalis_sqlite::Config, queue))
                 .push_task(task)
                 .await
                 .map_err(|e| e.to_string()),
             Queue::Postgres(pool) => PostgresStorage::new(pool)
-                .with_config(config_for!(apalis_postgres::Config, EVALUATE_QUEUE))
+                .with_config(config_for!(apalis_postgres::Config, queue))
                 .push_task(task)
                 .await
                 .map_err(|e| e.to_string()),

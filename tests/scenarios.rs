@@ -51,6 +51,22 @@ async fn risky_fires_every_builtin_rule() {
         not_fired.is_empty(),
         "rules that did not fire on risky: {not_fired:?}\nnot assessed: {unassessed:#?}"
     );
+    // A workflow orchestrates its team: a team member never recruits the workflow.
+    for f in eval.findings.iter().filter_map(|f| f.path.as_ref()) {
+        for e in &f.edges {
+            let into = &f.nodes[e.to];
+            assert!(!(e.kind == "recruits" && into.name == "Incident resolution"), "{f:?}");
+        }
+    }
+    let orchestrated = eval
+        .findings
+        .iter()
+        .filter_map(|f| f.path.as_ref())
+        .any(|p| p.edges.iter().any(|e| e.kind == "orchestrates"));
+    assert!(
+        orchestrated,
+        "the trigger reaches the team through the workflow it starts"
+    );
 }
 
 #[tokio::test]

@@ -94,14 +94,12 @@ impl AccessGraph {
                     }),
                 );
             }
+            for team in &inv.teams {
+                add(&mut g, &team.id, "team", &team.name, json!({}));
+            }
+            // Teams named by agents but not described (no name known).
             for team in ix.teams.keys() {
-                let name = inv
-                    .teams
-                    .iter()
-                    .find(|t| t.id == *team)
-                    .map(|t| t.name.as_str())
-                    .unwrap_or(team);
-                add(&mut g, team, "team", name, json!({}));
+                add(&mut g, team, "team", team, json!({}));
             }
             let sink = format!("{}:{EXTERNAL_SINK}", inv.connection_id);
             add(&mut g, &sink, "sink", "Outside the organisation", json!({}));
@@ -122,6 +120,11 @@ impl AccessGraph {
                 for t in &a.teams {
                     g.edge(&a.id, t, "member_of");
                     g.edge(t, &a.id, "recruits");
+                }
+            }
+            for team in &inv.teams {
+                for a in &team.orchestrators {
+                    g.edge(a, &team.id, "orchestrates");
                 }
             }
             for i in &inv.untrusted_inputs {

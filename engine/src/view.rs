@@ -79,9 +79,16 @@ impl<'a> Index<'a> {
             .any(|b| b.autonomy == Autonomy::Autonomous && self.tool_writes(b))
     }
 
+    /// Agents that share a team with `agent`, as a member or as the team's orchestrator.
     fn teammates(&self, agent: &Agent) -> Vec<&'a Agent> {
         let mut out: Vec<&Agent> = Vec::new();
-        for team in &agent.teams {
+        let orchestrated = self
+            .inventory
+            .teams
+            .iter()
+            .filter(|t| t.orchestrators.contains(&agent.id))
+            .map(|t| &t.id);
+        for team in agent.teams.iter().chain(orchestrated) {
             for member in self.teams.get(team.as_str()).into_iter().flatten() {
                 if *member != agent.id && !out.iter().any(|a| a.id == *member) {
                     if let Some(a) = self.agents.get(member) {

@@ -130,11 +130,15 @@ pub struct Agent {
     pub attributes: Attributes,
 }
 
-/// A multi-agent team: its members may recruit each other.
+/// A multi-agent team: its members may recruit each other; its orchestrators (for example an
+/// agentic workflow) hand work to the members but are not recruited by them.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Team {
     pub id: String,
     pub name: String,
+    /// Agent ids that direct the team without being members.
+    #[serde(default)]
+    pub orchestrators: Vec<String>,
     #[serde(default)]
     pub attributes: Attributes,
 }

@@ -535,7 +535,6 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
         }
         let (audience, own_acl, audience_unknown) =
             acls.audience(text(w, "internal_name"), &["gen_ai_agentic_usecase", "gen_ai_workflow"]);
-        let team = text(w, "team");
         agents.push(Agent {
             id: workflow_id(sys_id),
             kind: "now_assist_workflow".into(),
@@ -554,11 +553,8 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             autonomy: autonomy(text(w, "execution_mode")),
             tools: vec![],
             knowledge: vec![],
-            teams: if team.is_empty() {
-                vec![]
-            } else {
-                vec![format!("{P}:team:{team}")]
-            },
+            // The workflow orchestrates its team (see `Team::orchestrators`); it is not a member.
+            teams: vec![],
             active: text(w, "active") != "false",
             last_used: None,
             attributes: [
@@ -686,10 +682,18 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
     let untrusted_inputs = untrusted_inputs(parts, &agents, &settings);
     let teams = records(parts, "sn_aia_team")
         .iter()
-        .map(|t| Team {
-            id: format!("{P}:team:{}", text(t, "sys_id")),
-            name: text(t, "name").to_string(),
-            attributes: Default::default(),
+        .map(|t| {
+            let sys_id = text(t, "sys_id");
+            Team {
+                id: format!("{P}:team:{sys_id}"),
+                name: text(t, "name").to_string(),
+                orchestrators: records(parts, "sn_aia_usecase")
+                    .iter()
+                    .filter(|w| text(w, "team") == sys_id)
+                    .map(|w| workflow_id(text(w, "sys_id")))
+                    .collect(),
+                attributes: Default::default(),
+            }
         })
         .collect();
     let coverage = parts.values().map(|p| p.coverage.clone()).collect();

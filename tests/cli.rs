@@ -373,3 +373,43 @@ async fn a_scan_killed_half_way_resumes_on_the_next_start() {
     let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(findings.as_array().unwrap().len() >= 38);
 }
+
+#[tokio::test]
+async fn rules_list_and_validate() {
+    let e = env("rules", None);
+    let out = e.run(&["rules", "list"]).await;
+    assert!(out.status.success());
+    let listing = text(&out.stdout);
+    assert!(
+        listing.contains("SNOW-001") && listing.contains("XPATH-002"),
+        "{listing}"
+    );
+    let dir = e.dir.join("my-rules");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("mine.yaml"),
+        "id: MY-1\ntitle: t\nseverity: low\nprovider: any\nresource: agent\nwhen: 'agent.active'\nrationale: r\nremediation: m\n",
+    )
+    .unwrap();
+    let out = e.run(&["rules", "validate", dir.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "id: MY-2\ntitle: t\nseverity: low\nprovider: any\nresource: agent\nwhen: 'agent.active &&'\nrationale: r\nremediation: m\n",
+    )
+    .unwrap();
+    let out = e.run(&["rules", "validate", dir.to_str().unwrap()]).await;
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("broken.yaml:6:"), "file and line: {err}");
+    // A clash with a built-in id is refused too.
+    std::fs::remove_file(dir.join("broken.yaml")).unwrap();
+    std::fs::write(
+        dir.join("clash.yaml"),
+        "id: SNOW-001\ntitle: t\nseverity: low\nprovider: any\nresource: agent\nwhen: 'agent.active'\nrationale: r\nremediation: m\n",
+    )
+    .unwrap();
+    let out = e.run(&["rules", "validate", dir.to_str().unwrap()]).await;
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already defined"), "{}", text(&out.stderr));
+}

@@ -169,3 +169,25 @@ async fn a_bad_secret_is_refused_at_verify() {
         "the secret must not appear in the error: {error}"
     );
 }
+
+#[tokio::test]
+async fn a_malformed_answer_is_a_coverage_gap_with_the_reason() {
+    let config = SimConfig {
+        malformed_tables: ["sn_aia_tool".to_string()].into(),
+        ..SimConfig::default()
+    };
+    let server = servicenow::start(config, scenarios::risky(), 0).await.unwrap();
+    let (parts, inventory) = collect(&spec(&server.base_url, 100, false)).await;
+    let tools = &parts["servicenow.sn_aia_tool"];
+    assert_eq!(tools.coverage.status, CoverageStatus::Failed);
+    assert!(
+        tools.coverage.error.as_deref().unwrap().contains("malformed"),
+        "{:?}",
+        tools.coverage.error
+    );
+    assert!(inventory.tools.is_empty());
+    assert_eq!(
+        parts["servicenow.sn_aia_agent"].coverage.status,
+        CoverageStatus::Collected
+    );
+}

@@ -48,6 +48,8 @@ pub struct SimConfig {
     pub rate_limit: Option<RateLimit>,
     /// Tables whose read ACL the integration user fails: 403 (`*`: every table).
     pub forbidden_tables: HashSet<String>,
+    /// Tables whose answer is a truncated, invalid JSON body (a proxy cutting the response).
+    pub malformed_tables: HashSet<String>,
     /// Every Nth Table API request is refused with 429 + `Retry-After: 1` (a semaphore queue
     /// overflow), whatever the budget; for tests.
     pub throttle_every: Option<u64>,
@@ -65,6 +67,7 @@ impl Default for SimConfig {
             token_ttl: Duration::from_secs(1800),
             rate_limit: None,
             forbidden_tables: HashSet::new(),
+            malformed_tables: HashSet::new(),
             throttle_every: None,
             rate_limit_rule: "a0c1e2f3a4b5c6d7e8f9a0b1c2d3e4f5".into(),
         }
@@ -409,6 +412,14 @@ async fn list(
             );
         }
     };
+    if s.config.malformed_tables.contains(&table_name) {
+        let mut response = (StatusCode::OK, "{\"result\":[{\"sys_id\":\"0a1b").into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json;charset=UTF-8"),
+        );
+        return response;
+    }
     extra.insert("X-Total-Count", HeaderValue::from(page.total));
     let link = links(&base, &table_name, &params, request.offset, request.limit, page.total);
     if !link.is_empty() {

@@ -71,6 +71,7 @@ pub enum TenantCommand {
 
 #[derive(Args, Debug)]
 pub struct TenantArg {
+    /// The tenant's slug (see `aispm tenant add`).
     #[arg(long)]
     pub tenant: String,
 }
@@ -83,6 +84,7 @@ pub enum ConnectCommand {
 
 #[derive(Args, Debug)]
 pub struct ServiceNowArgs {
+    /// The tenant's slug (see `aispm tenant add`).
     #[arg(long)]
     pub tenant: String,
     /// e.g. https://acme.service-now.com
@@ -120,6 +122,7 @@ fn parse_rps(text: &str) -> Result<f64, String> {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
+    /// The tenant's slug (see `aispm tenant add`).
     #[arg(long)]
     pub tenant: String,
     /// Run the queued jobs in this process and wait for the scan and evaluation to finish.
@@ -145,6 +148,7 @@ pub enum StatusFilter {
 
 #[derive(Args, Debug)]
 pub struct FindingsArgs {
+    /// The tenant's slug (see `aispm tenant add`).
     #[arg(long)]
     pub tenant: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -155,6 +159,7 @@ pub struct FindingsArgs {
 
 #[derive(Args, Debug)]
 pub struct InventoryArgs {
+    /// The tenant's slug (see `aispm tenant add`).
     #[arg(long)]
     pub tenant: String,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -163,6 +168,7 @@ pub struct InventoryArgs {
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
+    /// The tenant's slug (see `aispm tenant add`).
     #[arg(long)]
     pub tenant: String,
     /// Directory to write report.json and report.md into.

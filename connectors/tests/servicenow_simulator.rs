@@ -75,6 +75,18 @@ async fn short_pages_are_followed_to_the_end() {
         .unwrap();
     assert!(run_as.privileged, "run-as user holds admin: {run_as:?}");
     assert!(run_as.roles.contains(&"admin".to_string()));
+    // Admins who are not run-as users are read too (privileged role holders).
+    let jane = inventory
+        .principals
+        .iter()
+        .find(|p| p.name == "jane.admin")
+        .expect("admins are collected");
+    assert!(jane.privileged);
+    assert_eq!(jane.roles, ["admin"]);
+    assert!(
+        !inventory.principals.iter().any(|p| p.name == "svc.aispm.reader"),
+        "non-privileged users are not"
+    );
 }
 
 #[tokio::test]

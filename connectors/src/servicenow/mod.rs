@@ -26,6 +26,8 @@ const IN_CHUNK: usize = 100;
 
 /// One table read: which columns, which filter, and whose ids the filter needs.
 pub struct TableSpec {
+    /// The resource name when one table is read twice (else the table's name).
+    pub alias: &'static str,
     pub table: &'static str,
     pub fields: &'static [&'static str],
     pub query: Query,
@@ -50,21 +52,25 @@ pub fn plan() -> Vec<TableSpec> {
     use Query::*;
     vec![
         TableSpec {
+            alias: "",
             table: "sys_store_app",
             fields: &["sys_id", "scope", "name", "version", "active"],
             query: Fixed("scopeINsn_aia,sn_va_as_service,sn_nowassist_va"),
         },
         TableSpec {
+            alias: "",
             table: "sys_properties",
             fields: &["sys_id", "name", "value", "type"],
             query: Fixed(transform::PROPERTY_QUERY),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_property",
             fields: &["sys_id", "name", "value"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_agent",
             fields: &[
                 "sys_id",
@@ -80,6 +86,7 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_agent_config",
             fields: &[
                 "sys_id",
@@ -93,6 +100,7 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_tool",
             fields: &[
                 "sys_id",
@@ -106,6 +114,7 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_agent_tool_m2m",
             fields: &[
                 "sys_id",
@@ -118,26 +127,31 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_usecase",
             fields: &["sys_id", "name", "execution_mode", "team", "internal_name", "active"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_usecase_config_override",
             fields: &["sys_id", "usecase_configuration", "run_as_user", "active"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_team",
             fields: &["sys_id", "name"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_team_member",
             fields: &["sys_id", "team", "agent"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_trigger_configuration",
             fields: &[
                 "sys_id",
@@ -153,21 +167,25 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sys_agent_access_role_configuration",
             fields: &["sys_id", "agent", "agent_table", "role_list", "allow_all_session_roles"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sys_agent_access_role_mapping",
             fields: &["sys_id", "agent_access_config", "role"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_external_agent_configuration",
             fields: &["sys_id", "name", "active"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sys_security_acl",
             fields: &[
                 "sys_id",
@@ -184,6 +202,7 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed("type.nameINgen_ai_agent,gen_ai_workflow,gen_ai_agentic_usecase,gen_ai_skill"),
         },
         TableSpec {
+            alias: "",
             table: "sys_security_acl_role",
             fields: &["sys_id", "sys_security_acl", "sys_user_role"],
             query: IdsFrom {
@@ -192,11 +211,13 @@ pub fn plan() -> Vec<TableSpec> {
             },
         },
         TableSpec {
+            alias: "",
             table: "sys_user_role",
             fields: &["sys_id", "name", "elevated_privilege"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sys_user",
             fields: &[
                 "sys_id",
@@ -214,6 +235,7 @@ pub fn plan() -> Vec<TableSpec> {
             },
         },
         TableSpec {
+            alias: "",
             table: "sys_user_has_role",
             fields: &["sys_id", "user", "role", "inherited"],
             query: IdsFrom {
@@ -222,16 +244,40 @@ pub fn plan() -> Vec<TableSpec> {
             },
         },
         TableSpec {
+            alias: "privileged_role_holders",
+            table: "sys_user_has_role",
+            fields: &[
+                "sys_id",
+                "user",
+                "role",
+                "inherited",
+                "user.user_name",
+                "user.active",
+                "user.web_service_access_only",
+                "user.identity_type",
+            ],
+            query: Fixed(transform::PRIVILEGED_QUERY),
+        },
+        TableSpec {
+            alias: "",
             table: "sys_generative_ai_provider_mapping",
             fields: &["sys_id", "provider", "provider_implementation", "external", "active"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
+            table: "sys_generative_ai_model_config",
+            fields: &["sys_id", "model", "provider", "active"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            alias: "",
             table: "sn_nowassist_skill_config",
             fields: &["sys_id", "skill_id", "active"],
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sys_cs_provider",
             fields: &[
                 "sys_id",
@@ -243,6 +289,7 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sys_cs_provider_application",
             fields: &[
                 "sys_id",
@@ -255,11 +302,13 @@ pub fn plan() -> Vec<TableSpec> {
             query: Fixed(""),
         },
         TableSpec {
+            alias: "",
             table: "sys_public",
             fields: &["sys_id", "page", "active"],
             query: Fixed("pageSTARTSWITHsn_va_web_client^ORpageSTARTSWITH$sn-va-web-client"),
         },
         TableSpec {
+            alias: "",
             table: "sn_aia_execution_plan",
             fields: &["sys_id", "agent", "sys_created_on"],
             query: SinceDays {
@@ -280,6 +329,13 @@ const RUN_AS_SOURCES: &[(&str, &str)] = &[
 pub struct ServiceNow {
     tables: TableClient,
     tokens: Arc<OAuthTokenSource>,
+}
+
+impl TableSpec {
+    pub fn resource(&self) -> String {
+        let name = if self.alias.is_empty() { self.table } else { self.alias };
+        format!("{PROVIDER}.{name}")
+    }
 }
 
 impl ServiceNow {
@@ -350,7 +406,7 @@ impl ServiceNow {
     }
 
     async fn fetch_table(&self, spec: &TableSpec, earlier: &Parts) -> Result<ResourcePart, ApiError> {
-        let resource = format!("{PROVIDER}.{}", spec.table);
+        let resource = spec.resource();
         let queries: Vec<String> = match &spec.query {
             Query::Fixed(q) => vec![q.to_string()],
             Query::SinceDays { column, days } => {
@@ -445,16 +501,15 @@ impl Collector for ServiceNow {
     }
 
     fn resources(&self) -> Vec<String> {
-        plan().iter().map(|s| format!("{PROVIDER}.{}", s.table)).collect()
+        plan().iter().map(TableSpec::resource).collect()
     }
 
     fn fetch<'a>(&'a self, resource: &'a str, earlier: &'a Parts) -> BoxFuture<'a, Result<ResourcePart, ApiError>> {
         Box::pin(async move {
-            let table = resource.strip_prefix("servicenow.").unwrap_or(resource);
             let specs = plan();
             let spec = specs
                 .iter()
-                .find(|s| s.table == table)
+                .find(|s| s.resource() == resource)
                 .ok_or_else(|| ApiError::Status {
                     status: 400,
                     message: format!("unknown ServiceNow resource {resource}"),

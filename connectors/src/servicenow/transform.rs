@@ -72,6 +72,9 @@ const ELEVATED_ROLES: &[&str] = &[
     "rate_limit_admin",
 ];
 
+/// `sys_user_has_role` rows granting an elevated role (directly or inherited).
+pub const PRIVILEGED_QUERY: &str = "role.elevated_privilege=true^ORrole.nameINadmin,security_admin,oauth_admin,user_admin,sn_aia.admin,agent_role_config_admin,ai_user_admin,sn_generative_ai.nsa_admin,sn_nowassist_admin.nsa_admin,rate_limit_admin";
+
 /// Tables whose records end users write (tickets, cases, articles, email): content from
 /// outside the trust boundary (§4, SNAI-008/014).
 const USER_WRITTEN_TABLES: &[&str] = &[
@@ -664,6 +667,61 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
         });
     }
 
+    // Holders of elevated roles who are not run-as users: the instance's admins.
+    let mut privileged: BTreeMap<&str, (Vec<String>, &Value)> = BTreeMap::new();
+    for row in records(parts, "privileged_role_holders") {
+        let entry = privileged.entry(text(row, "user")).or_insert_with(|| (Vec::new(), row));
+        entry.0.push(roles.name(text(row, "role")));
+    }
+    for (sys_id, (mut held, row)) in privileged {
+        if principals.iter().any(|p| p.id == user_id(sys_id)) {
+            continue;
+        }
+        held.sort();
+        held.dedup();
+        for role in &held {
+            grants.push(Grant {
+                holder: user_id(sys_id),
+                target: format!("{P}:instance"),
+                permission: role.clone(),
+                level: Level::Admin,
+                scope: "tenant".into(),
+                consent: None,
+            });
+        }
+        let identity_type = text(row, "user.identity_type");
+        principals.push(Principal {
+            id: user_id(sys_id),
+            kind: match identity_type {
+                "ai_agent" | "ai_agents" => PrincipalKind::AiIdentity,
+                "machine" => PrincipalKind::ServiceAccount,
+                _ if flag(row, "user.web_service_access_only") => PrincipalKind::ServiceAccount,
+                _ => PrincipalKind::User,
+            },
+            name: text(row, "user.user_name").to_string(),
+            privileged: true,
+            roles: held,
+            attributes: [
+                (
+                    "identity_type".to_string(),
+                    json!(if identity_type.is_empty() {
+                        "unclassified"
+                    } else {
+                        identity_type
+                    }),
+                ),
+                (
+                    "web_service_access_only".to_string(),
+                    json!(flag(row, "user.web_service_access_only")),
+                ),
+                ("active".to_string(), json!(text(row, "user.active") != "false")),
+                ("run_as_for_agents".to_string(), json!(false)),
+            ]
+            .into_iter()
+            .collect(),
+        });
+    }
+
     // Everything on the instance: what an elevated identity can read and write.
     if grants.iter().any(|g| g.level == Level::Admin) {
         data_stores.insert(
@@ -796,6 +854,28 @@ fn settings(parts: &Parts) -> Vec<AiSetting> {
         out.push(setting(
             format!("{P}.llm_providers"),
             Value::Array(providers),
+            SettingSource::Explicit,
+        ));
+    }
+    if collected(parts, "sys_generative_ai_model_config") {
+        let models: Vec<Value> = records(parts, "sys_generative_ai_model_config")
+            .iter()
+            .map(|r| json!({"model": text(r, "model"), "provider": text(r, "provider"), "active": text(r, "active") != "false"}))
+            .collect();
+        out.push(setting(
+            format!("{P}.llm_models"),
+            Value::Array(models),
+            SettingSource::Explicit,
+        ));
+    }
+    if collected(parts, "sn_nowassist_skill_config") {
+        let active = records(parts, "sn_nowassist_skill_config")
+            .iter()
+            .filter(|r| text(r, "active") != "false")
+            .count();
+        out.push(setting(
+            format!("{P}.now_assist_skills_active"),
+            json!(active),
             SettingSource::Explicit,
         ));
     }

@@ -494,6 +494,7 @@ pub fn risky() -> Tables {
         "machine",
         &[ROLE_ITIL],
     );
+    let _admin = user(&mut t, "user:jane.admin", "jane.admin", true, "human", &[ROLE_ADMIN]);
 
     // The BodySnatcher agent: fixed admin identity, autonomous "create any record" tool.
     let ops = agent(
@@ -639,6 +640,12 @@ pub fn risky() -> Tables {
             ("external", "true"),
             ("active", "true"),
         ]);
+    t.get_mut("sys_generative_ai_model_config").row(&[
+        ("sys_id", &sid("model:gpt")),
+        ("model", "gpt_large"),
+        ("provider", &sid("prov:openai")),
+        ("active", "true"),
+    ]);
     t.get_mut("sn_nowassist_skill_config").row(&[
         ("sys_id", &sid("skill:summarize")),
         ("skill_id", "incident_summarization"),
@@ -730,6 +737,7 @@ pub fn clean() -> Tables {
         "machine",
         &[ROLE_ITIL],
     );
+    user(&mut t, "user:jane.admin", "jane.admin", true, "human", &[ROLE_ADMIN]);
 
     let ops = agent(
         &mut t,

@@ -153,7 +153,7 @@ impl ApiClient {
                 Err(e) => {
                     attempt += 1;
                     if attempt > self.pacing.max_retries {
-                        return Err(ApiError::Network(strip_url(&e)));
+                        return Err(ApiError::Network(network_error(e)));
                     }
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(self.backoff(attempt)).await;
@@ -163,7 +163,7 @@ impl ApiClient {
             let status = response.status();
             let headers = response.headers().clone();
             if status.is_success() {
-                let bytes = response.bytes().await.map_err(|e| ApiError::Network(strip_url(&e)))?;
+                let bytes = response.bytes().await.map_err(|e| ApiError::Network(network_error(e)))?;
                 let body = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
                     url: redact_query(url),
                     reason: e.to_string(),
@@ -294,9 +294,9 @@ fn error_message(body: String) -> String {
     text.chars().take(200).collect()
 }
 
-fn strip_url(e: &reqwest::Error) -> String {
-    // reqwest errors embed the URL; query strings can hold filters but never credentials here.
-    e.to_string()
+/// A transport error without the URL (its query string is the caller's business, not the log's).
+fn network_error(e: reqwest::Error) -> String {
+    e.without_url().to_string()
 }
 
 fn redact_query(url: &str) -> String {

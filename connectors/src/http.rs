@@ -163,7 +163,10 @@ impl ApiClient {
             let status = response.status();
             let headers = response.headers().clone();
             if status.is_success() {
-                let bytes = response.bytes().await.map_err(|e| ApiError::Network(network_error(e)))?;
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::Network(network_error(e)))?;
                 let body = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
                     url: redact_query(url),
                     reason: e.to_string(),

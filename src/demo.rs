@@ -70,12 +70,12 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     }
     let (json_path, md_path) = crate::write_report(&rt, tenant, out).await?;
     println!(
-        "\nReports: {} and {}\n{} requests, {:.1} s. Explore with: aispm --database-url {} findings --tenant demo",
+        "\nReports: {} and {}\n{} requests, {:.1} s. Explore the demo's own database with: aispm --data-dir {} findings --tenant demo",
         json_path.display(),
         md_path.display(),
         outcome.requests,
         started.elapsed().as_secs_f64(),
-        app::sqlite_url(&out.join("aispm.db"))
+        out.display()
     );
     drop(sim);
     Ok(ExitCode::SUCCESS)

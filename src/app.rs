@@ -182,10 +182,11 @@ pub async fn wait_for_scans(
                     s.resources_done,
                     s.resources_total,
                     s.requests,
-                    if s.throttled > 0 {
-                        format!(", {} throttled", s.throttled)
-                    } else {
-                        String::new()
+                    match (&s.error, s.status.as_str()) {
+                        // A parked or retrying scan says why it is waiting.
+                        (Some(note), status::RUNNING) => format!(" ({note})"),
+                        _ if s.throttled > 0 => format!(", {} throttled", s.throttled),
+                        _ => String::new(),
                     }
                 )
             })

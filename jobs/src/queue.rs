@@ -96,18 +96,27 @@ impl Queue {
     }
 
     pub async fn push_collect(&self, job: CollectJob) -> Result<(), QueueError> {
-        self.push(COLLECT_QUEUE, job, COLLECT_ATTEMPTS).await
+        self.push(COLLECT_QUEUE, job, COLLECT_ATTEMPTS, None).await
+    }
+
+    /// Queues a collect job that no worker takes before `delay` has passed (a parked scan).
+    pub async fn push_collect_after(&self, job: CollectJob, delay: Duration) -> Result<(), QueueError> {
+        self.push(COLLECT_QUEUE, job, COLLECT_ATTEMPTS, Some(delay)).await
     }
 
     pub async fn push_evaluate(&self, job: EvaluateJob) -> Result<(), QueueError> {
-        self.push(EVALUATE_QUEUE, job, EVALUATE_ATTEMPTS).await
+        self.push(EVALUATE_QUEUE, job, EVALUATE_ATTEMPTS, None).await
     }
 
-    async fn push<T>(&self, queue: &str, job: T, attempts: usize) -> Result<(), QueueError>
+    async fn push<T>(&self, queue: &str, job: T, attempts: usize, delay: Option<Duration>) -> Result<(), QueueError>
     where
         T: Serialize + for<'de> Deserialize<'de> + Send + Sync + Unpin + 'static,
     {
-        let task = TaskBuilder::new(job).max_attempts(attempts).build();
+        let mut builder = TaskBuilder::new(job).max_attempts(attempts);
+        if let Some(delay) = delay {
+            builder = builder.run_after(delay);
+        }
+        let task = builder.build();
         let result = match self {
             Queue::Sqlite(pool) => SqliteStorage::new(pool)
                 .with_config(config_for!(apalis_sqlite::Config, queue))

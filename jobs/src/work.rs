@@ -12,6 +12,9 @@ use sea_orm::Set;
 use serde_json::json;
 use std::sync::Arc;
 
+/// A throttle wait longer than this parks the scan in the queue instead of holding a worker.
+const PARK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Everything a worker needs.
 pub struct Runtime {
     pub store: Store,
@@ -58,6 +61,11 @@ async fn fail_scan(rt: &Runtime, scan: &store::entities::scan::Model, reason: &s
     Ok(())
 }
 
+/// Requests spent on the stored parts (retries inside a part included).
+fn spent(parts: &connectors::Parts) -> i64 {
+    parts.values().map(|p| p.coverage.requests as i64).sum()
+}
+
 /// One scan of one connection. Resumable: parts already stored are not fetched again.
 pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), WorkError> {
     let scan = rt.store.scan(scan_id).await?;
@@ -88,10 +96,37 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
         if parts.contains_key(resource) {
             continue; // fetched before a crash or an earlier attempt
         }
+        let sent_before = stats.requests();
         match collector.fetch(resource, &parts).await {
             Ok(part) => {
                 rt.store.save_part(scan_id, resource, &part).await?;
                 parts.insert(resource.clone(), part);
+            }
+            Err(ApiError::Throttled {
+                retry_after: Some(wait),
+                ..
+            }) if wait > PARK_AFTER => {
+                // The instance's budget is spent for a while (hourly limits): park the scan
+                // until the window resets instead of retrying now. Its parts are kept.
+                let until = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                let mut note: store::entities::scan::ActiveModel = scan.clone().into();
+                let lost = scan.requests_lost + (stats.requests() - sent_before) as i64;
+                note.requests_lost = Set(lost);
+                note.requests = Set(spent(&parts) + lost);
+                note.error = Set(Some(format!(
+                    "parked until {}: {resource} is rate-limited by the instance",
+                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )));
+                rt.store.update_scan(note).await?;
+                rt.queue
+                    .push_collect_after(
+                        crate::queue::CollectJob {
+                            scan_id: scan_id.to_string(),
+                        },
+                        wait,
+                    )
+                    .await?;
+                return Ok(());
             }
             Err(error) => {
                 let reason = format!("{resource}: {error}");
@@ -99,6 +134,9 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
                     error.is_retryable() && !matches!(error, ApiError::Auth(connectors::auth::AuthError::Rejected(_)));
                 if retryable && !last_try {
                     let mut note: store::entities::scan::ActiveModel = scan.clone().into();
+                    let lost = scan.requests_lost + (stats.requests() - sent_before) as i64;
+                    note.requests_lost = Set(lost);
+                    note.requests = Set(spent(&parts) + lost);
                     note.error = Set(Some(format!("will retry: {reason}")));
                     rt.store.update_scan(note).await?;
                     return Err(WorkError::Retry(reason));
@@ -109,7 +147,8 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
         }
         let mut progress: store::entities::scan::ActiveModel = scan.clone().into();
         progress.resources_done = Set(parts.len() as i32);
-        progress.requests = Set(parts.values().map(|p| p.coverage.requests as i64).sum());
+        progress.requests = Set(spent(&parts) + scan.requests_lost);
+        progress.error = Set(None); // moving again: a parked or retry note is stale
         progress.throttled = Set(stats.throttled() as i64);
         scan = rt.store.update_scan(progress).await?;
     }
@@ -122,7 +161,7 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
         return Ok(());
     }
     let inventory = collector.transform(&parts, &conn.id, &store::now());
-    let requests = parts.values().map(|p| p.coverage.requests as i64).sum();
+    let requests = spent(&parts) + scan.requests_lost;
     rt.store
         .commit_snapshot(&scan, &inventory, requests, stats.throttled() as i64)
         .await?;

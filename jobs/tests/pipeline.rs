@@ -260,3 +260,42 @@ async fn migrations_and_tenants_on_postgres() {
         migrations_and_tenants(db).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limited_scan_is_parked_until_the_window_resets() {
+    // 10 requests per 4 s window; the client may sleep at most 1 s on a Retry-After, so each
+    // time the window is spent the scan is parked in the queue until it resets.
+    let config = SimConfig {
+        rate_limit: Some(servicenow::RateLimit {
+            limit: 10,
+            window: Duration::from_secs(4),
+        }),
+        ..SimConfig::default()
+    };
+    let server = servicenow::start(config.clone(), scenarios::clean(), 0).await.unwrap();
+    let db = sqlite().await;
+    let rt = runtime(&db.url).await;
+    let t = rt.store.add_tenant("acme").await.unwrap();
+    let id = jobs::store::new_id();
+    let sealed = rt.secrets.seal(
+        &id,
+        &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
+    );
+    let settings =
+        json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": 100.0, "max_wait_secs": 1});
+    rt.store
+        .add_connection(&id, &t.id, "servicenow", &server.base_url, &settings, sealed)
+        .await
+        .unwrap();
+    let done = scan(&rt, "acme", &id).await;
+    assert_eq!(done.status, status::COMPLETED, "{done:?}");
+    let stats: sandbox::servicenow::SimStats = reqwest::get(format!("{}/__sandbox/stats", server.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // 28 resources need three windows: parked twice or three times, one refused request each.
+    assert!((1..=4).contains(&stats.throttled), "{stats:?}");
+    assert_eq!(done.requests as u64, stats.table_requests, "every request is counted");
+}

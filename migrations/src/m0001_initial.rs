@@ -36,6 +36,7 @@ enum Scans {
     ResourcesTotal,
     ResourcesDone,
     Requests,
+    RequestsLost,
     Throttled,
     Error,
 }
@@ -132,6 +133,7 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Scans::ResourcesTotal).integer().not_null().default(0))
                 .col(ColumnDef::new(Scans::ResourcesDone).integer().not_null().default(0))
                 .col(ColumnDef::new(Scans::Requests).big_integer().not_null().default(0))
+                .col(ColumnDef::new(Scans::RequestsLost).big_integer().not_null().default(0))
                 .col(ColumnDef::new(Scans::Throttled).big_integer().not_null().default(0))
                 .col(ColumnDef::new(Scans::Error).text().null())
                 .foreign_key(

@@ -373,13 +373,21 @@ impl ServiceNow {
             )
             .map_err(|e| ConnectError::Api(e.into()))?,
         );
+        let defaults = Pacing::default();
         let pacing = Pacing {
             max_rps: spec
                 .settings
                 .get("max_rps")
                 .and_then(Value::as_f64)
                 .unwrap_or(DEFAULT_MAX_RPS),
-            ..Pacing::default()
+            // How long one request may sleep on Retry-After before the scan is parked instead.
+            max_wait: spec
+                .settings
+                .get("max_wait_secs")
+                .and_then(Value::as_u64)
+                .map(std::time::Duration::from_secs)
+                .unwrap_or(defaults.max_wait),
+            ..defaults
         };
         let page_size = spec
             .settings

@@ -52,7 +52,10 @@ pub mod scan {
         pub finished_at: Option<String>,
         pub resources_total: i32,
         pub resources_done: i32,
+        /// All HTTP requests the scan made, including those of attempts that did not land.
         pub requests: i64,
+        /// Requests spent by attempts whose resource part was not stored (throttled, parked).
+        pub requests_lost: i64,
         pub throttled: i64,
         pub error: Option<String>,
     }

@@ -186,6 +186,7 @@ impl Store {
             resources_total: Set(0),
             resources_done: Set(0),
             requests: Set(0),
+            requests_lost: Set(0),
             throttled: Set(0),
             error: Set(None),
         };
@@ -278,6 +279,7 @@ impl Store {
         done.finished_at = Set(Some(now()));
         done.requests = Set(requests);
         done.throttled = Set(throttled);
+        done.error = Set(None);
         done.update(&txn).await?;
         txn.commit().await?;
         Ok(())

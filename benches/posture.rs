@@ -422,7 +422,7 @@ async fn bench_scan(client_rps: u32) {
         &id,
         &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
     );
-    let settings = json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": client_rps as f64, "page_size": 500});
+    let settings = json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": client_rps as f64, "page_size": 500, "budget_share": 1.0});
     rt.store
         .add_connection(&id, &tenant.id, "servicenow", &server.base_url, &settings, sealed)
         .await

@@ -108,6 +108,10 @@ pub struct ServiceNowArgs {
     /// Requests per second to this instance (default 5; the reference's pacing recipe).
     #[arg(long, value_parser = parse_rps)]
     pub max_rps: Option<f64>,
+    /// Share (0-1] of the instance's advertised hourly API limit aispm may use (default 0.5:
+    /// the integration user's budget is usually shared).
+    #[arg(long, value_parser = parse_share)]
+    pub budget_share: Option<f64>,
     /// Rows per Table API page (default 500).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10000))]
     pub page_size: Option<u64>,
@@ -117,6 +121,13 @@ fn parse_rps(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(v),
         _ => Err(format!("{text:?} is not a rate between 0 and 1000 requests per second")),
+    }
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 1.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a share between 0 (exclusive) and 1")),
     }
 }
 

@@ -99,6 +99,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(rps) = a.max_rps {
                 settings["max_rps"] = json!(rps);
             }
+            if let Some(share) = a.budget_share {
+                settings["budget_share"] = json!(share);
+            }
             if let Some(size) = a.page_size {
                 settings["page_size"] = json!(size);
             }

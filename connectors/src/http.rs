@@ -31,6 +31,9 @@ pub struct Pacing {
     /// The longest single wait the client will sleep through; a longer `Retry-After` fails the
     /// request as [`ApiError::Throttled`] so the job can be parked instead.
     pub max_wait: Duration,
+    /// Share of an advertised hourly budget (`X-RateLimit-Limit`) this client may use; the
+    /// integration user's budget is usually shared with other integrations (reference §3.4).
+    pub budget_share: f64,
 }
 
 impl Default for Pacing {
@@ -42,6 +45,7 @@ impl Default for Pacing {
             base_backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(64),
             max_wait: Duration::from_secs(300),
+            budget_share: 0.5,
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct ApiResponse {
 pub struct ApiClient {
     http: reqwest::Client,
     limiter: DefaultDirectRateLimiter,
+    /// A slower limiter installed once the vendor advertises an hourly budget below our rate.
+    budget: std::sync::Mutex<Option<(u64, Arc<DefaultDirectRateLimiter>)>>,
     in_flight: Semaphore,
     tokens: Arc<dyn TokenSource>,
     pacing: Pacing,
@@ -124,6 +130,7 @@ impl ApiClient {
         Ok(ApiClient {
             http,
             limiter: RateLimiter::direct(quota(pacing.max_rps)),
+            budget: std::sync::Mutex::new(None),
             in_flight: Semaphore::new(pacing.max_concurrency.max(1)),
             tokens,
             pacing,
@@ -137,6 +144,15 @@ impl ApiClient {
         let mut attempt: u32 = 0;
         loop {
             self.limiter.until_ready().await;
+            let budget = self
+                .budget
+                .lock()
+                .expect("budget lock")
+                .as_ref()
+                .map(|(_, l)| l.clone());
+            if let Some(budget) = budget {
+                budget.until_ready().await;
+            }
             let permit = self.in_flight.acquire().await.expect("semaphore never closed");
             let token = self.tokens.token(false).await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
@@ -162,6 +178,7 @@ impl ApiClient {
             };
             let status = response.status();
             let headers = response.headers().clone();
+            self.observe_budget(&headers);
             if status.is_success() {
                 let bytes = response
                     .bytes()
@@ -222,6 +239,26 @@ impl ApiClient {
                     })
                 }
             }
+        }
+    }
+
+    /// Slows down to `budget_share` of an advertised hourly limit when that is below our rate.
+    fn observe_budget(&self, headers: &HeaderMap) {
+        let Some(per_hour) = headers
+            .get("x-ratelimit-limit")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+        else {
+            return;
+        };
+        let rps = per_hour as f64 * self.pacing.budget_share / 3600.0;
+        if rps >= self.pacing.max_rps {
+            return;
+        }
+        let mut budget = self.budget.lock().expect("budget lock");
+        if budget.as_ref().is_none_or(|(limit, _)| *limit != per_hour) {
+            *budget = Some((per_hour, Arc::new(RateLimiter::direct(quota(rps)))));
         }
     }
 

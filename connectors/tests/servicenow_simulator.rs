@@ -203,3 +203,24 @@ async fn a_malformed_answer_is_a_coverage_gap_with_the_reason() {
         CoverageStatus::Collected
     );
 }
+
+#[tokio::test]
+async fn an_advertised_hourly_limit_slows_the_client_to_its_share() {
+    // 20 requests per second (72,000 per hour advertised); the client is set to 100/s but may
+    // use half the advertised budget: it settles at 10/s and is never refused.
+    let config = SimConfig {
+        rate_limit: Some(servicenow::RateLimit {
+            limit: 20,
+            window: Duration::from_secs(1),
+        }),
+        ..SimConfig::default()
+    };
+    let server = servicenow::start(config, scenarios::clean(), 0).await.unwrap();
+    let mut s = spec(&server.base_url, 100, false);
+    s.settings["max_rps"] = json!(100.0);
+    let (parts, _) = collect(&s).await;
+    assert!(parts.values().all(|p| p.coverage.status == CoverageStatus::Collected));
+    let st = stats(&server.base_url).await;
+    assert_eq!(st.throttled, 0, "{st:?}");
+    assert!(st.table_requests > 20, "more requests than one window allows: {st:?}");
+}

@@ -387,6 +387,12 @@ impl ServiceNow {
                 .and_then(Value::as_u64)
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(defaults.max_wait),
+            budget_share: spec
+                .settings
+                .get("budget_share")
+                .and_then(Value::as_f64)
+                .filter(|s| *s > 0.0 && *s <= 1.0)
+                .unwrap_or(defaults.budget_share),
             ..defaults
         };
         let page_size = spec

@@ -50,9 +50,11 @@ pub struct SimConfig {
     pub forbidden_tables: HashSet<String>,
     /// Tables whose answer is a truncated, invalid JSON body (a proxy cutting the response).
     pub malformed_tables: HashSet<String>,
-    /// Every Nth Table API request is refused with 429 + `Retry-After: 1` (a semaphore queue
+    /// Every Nth Table API request is refused with 429 + `Retry-After` (a semaphore queue
     /// overflow), whatever the budget; for tests.
     pub throttle_every: Option<u64>,
+    /// The `Retry-After` (seconds) sent with those refusals.
+    pub throttle_retry_after: u64,
     /// The `sys_id` of the `sys_rate_limit_rules` record, echoed in `X-RateLimit-Rule`.
     pub rate_limit_rule: String,
 }
@@ -69,6 +71,7 @@ impl Default for SimConfig {
             forbidden_tables: HashSet::new(),
             malformed_tables: HashSet::new(),
             throttle_every: None,
+            throttle_retry_after: 1,
             rate_limit_rule: "a0c1e2f3a4b5c6d7e8f9a0b1c2d3e4f5".into(),
         }
     }
@@ -313,7 +316,7 @@ fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap
             );
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(s.config.throttle_retry_after));
             return Err(response);
         }
     }
@@ -324,7 +327,9 @@ fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap
         let reset_in = limit.window.saturating_sub(now.duration_since(s.window.started));
         let reset_at = SystemTime::now() + reset_in;
         let reset_unix = reset_at.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        out.insert("X-RateLimit-Limit", HeaderValue::from(limit.limit));
+        // ServiceNow states its limits per hour; express the window's limit that way.
+        let per_hour = (limit.limit as f64 * 3600.0 / limit.window.as_secs_f64()).round() as u64;
+        out.insert("X-RateLimit-Limit", HeaderValue::from(per_hour));
         out.insert("X-RateLimit-Reset", HeaderValue::from(reset_unix));
         out.insert(
             "X-RateLimit-Rule",

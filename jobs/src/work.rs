@@ -61,6 +61,26 @@ async fn fail_scan(rt: &Runtime, scan: &store::entities::scan::Model, reason: &s
     Ok(())
 }
 
+/// Records why an attempt stopped before its resource part landed, keeping the requests it
+/// spent in the scan's count.
+async fn note_interrupted(
+    rt: &Runtime,
+    scan: &store::entities::scan::Model,
+    parts: &connectors::Parts,
+    spent_now: u64,
+    throttled: i64,
+    note: String,
+) -> Result<(), WorkError> {
+    let lost = scan.requests_lost + spent_now as i64;
+    let mut update: store::entities::scan::ActiveModel = scan.clone().into();
+    update.requests_lost = Set(lost);
+    update.throttled = Set(throttled);
+    update.requests = Set(spent(parts) + lost);
+    update.error = Set(Some(note));
+    rt.store.update_scan(update).await?;
+    Ok(())
+}
+
 /// Requests spent on the stored parts (retries inside a part included).
 fn spent(parts: &connectors::Parts) -> i64 {
     parts.values().map(|p| p.coverage.requests as i64).sum()
@@ -92,6 +112,8 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
     }
     let mut scan = rt.store.update_scan(running).await?;
     let stats = collector.stats();
+    // Counters carried over from earlier attempts of this scan (the collector's start at 0).
+    let throttled_before = scan.throttled;
     for resource in &resources {
         if parts.contains_key(resource) {
             continue; // fetched before a crash or an earlier attempt
@@ -109,15 +131,19 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
                 // The instance's budget is spent for a while (hourly limits): park the scan
                 // until the window resets instead of retrying now. Its parts are kept.
                 let until = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                let mut note: store::entities::scan::ActiveModel = scan.clone().into();
-                let lost = scan.requests_lost + (stats.requests() - sent_before) as i64;
-                note.requests_lost = Set(lost);
-                note.requests = Set(spent(&parts) + lost);
-                note.error = Set(Some(format!(
+                let note = format!(
                     "parked until {}: {resource} is rate-limited by the instance",
                     until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )));
-                rt.store.update_scan(note).await?;
+                );
+                note_interrupted(
+                    rt,
+                    &scan,
+                    &parts,
+                    stats.requests() - sent_before,
+                    throttled_before + stats.throttled() as i64,
+                    note,
+                )
+                .await?;
                 rt.queue
                     .push_collect_after(
                         crate::queue::CollectJob {
@@ -130,15 +156,17 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
             }
             Err(error) => {
                 let reason = format!("{resource}: {error}");
-                let retryable =
-                    error.is_retryable() && !matches!(error, ApiError::Auth(connectors::auth::AuthError::Rejected(_)));
-                if retryable && !last_try {
-                    let mut note: store::entities::scan::ActiveModel = scan.clone().into();
-                    let lost = scan.requests_lost + (stats.requests() - sent_before) as i64;
-                    note.requests_lost = Set(lost);
-                    note.requests = Set(spent(&parts) + lost);
-                    note.error = Set(Some(format!("will retry: {reason}")));
-                    rt.store.update_scan(note).await?;
+                if error.is_retryable() && !last_try {
+                    let note = format!("will retry: {reason}");
+                    note_interrupted(
+                        rt,
+                        &scan,
+                        &parts,
+                        stats.requests() - sent_before,
+                        throttled_before + stats.throttled() as i64,
+                        note,
+                    )
+                    .await?;
                     return Err(WorkError::Retry(reason));
                 }
                 fail_scan(rt, &scan, &reason).await?;
@@ -149,7 +177,7 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
         progress.resources_done = Set(parts.len() as i32);
         progress.requests = Set(spent(&parts) + scan.requests_lost);
         progress.error = Set(None); // moving again: a parked or retry note is stale
-        progress.throttled = Set(stats.throttled() as i64);
+        progress.throttled = Set(throttled_before + stats.throttled() as i64);
         scan = rt.store.update_scan(progress).await?;
     }
     if !parts.values().any(|p| p.coverage.status == CoverageStatus::Collected) {
@@ -163,7 +191,7 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
     let inventory = collector.transform(&parts, &conn.id, &store::now());
     let requests = spent(&parts) + scan.requests_lost;
     rt.store
-        .commit_snapshot(&scan, &inventory, requests, stats.throttled() as i64)
+        .commit_snapshot(&scan, &inventory, requests, throttled_before + stats.throttled() as i64)
         .await?;
     rt.queue
         .push_evaluate(EvaluateJob {

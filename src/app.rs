@@ -223,6 +223,12 @@ pub async fn wait_for_scans(
                 };
             }
         }
+        if workers.is_finished() {
+            // The workers stopped on their own: a queue or database failure.
+            let result = workers.await.context("worker task")?;
+            result?;
+            bail!("the queue workers stopped before the scan finished");
+        }
         if started.elapsed() > timeout {
             let _ = stop_tx.send(());
             bail!("the scan did not finish within {} s; it stays queued and resumes with `aispm worker` or the next `aispm scan --wait`", timeout.as_secs());

@@ -255,6 +255,7 @@ pub fn plan() -> Vec<TableSpec> {
                 "user.active",
                 "user.web_service_access_only",
                 "user.identity_type",
+                "user.locked_out",
             ],
             query: Fixed(transform::PRIVILEGED_QUERY),
         },

@@ -615,56 +615,10 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
     }
     for u in records(parts, "sys_user") {
         let sys_id = text(u, "sys_id");
-        let mut held = user_roles.get(sys_id).cloned().unwrap_or_default();
-        held.sort();
-        held.dedup();
-        let identity_type = text(u, "identity_type");
-        let kind = match identity_type {
-            "ai_agent" | "ai_agents" => PrincipalKind::AiIdentity,
-            "machine" => PrincipalKind::ServiceAccount,
-            _ if flag(u, "web_service_access_only") => PrincipalKind::ServiceAccount,
-            _ => PrincipalKind::User,
-        };
-        for role in &held {
-            grants.push(Grant {
-                holder: user_id(sys_id),
-                target: format!("{P}:instance"),
-                permission: role.clone(),
-                level: if roles.elevated(role) {
-                    Level::Admin
-                } else {
-                    Level::Read
-                },
-                scope: "tenant".into(),
-                consent: None,
-            });
-        }
-        principals.push(Principal {
-            id: user_id(sys_id),
-            kind,
-            name: text(u, "user_name").to_string(),
-            privileged: held.iter().any(|r| roles.elevated(r)),
-            roles: held,
-            attributes: [
-                (
-                    "identity_type".to_string(),
-                    json!(if identity_type.is_empty() {
-                        "unclassified"
-                    } else {
-                        identity_type
-                    }),
-                ),
-                (
-                    "web_service_access_only".to_string(),
-                    json!(flag(u, "web_service_access_only")),
-                ),
-                ("active".to_string(), json!(text(u, "active") != "false")),
-                ("locked_out".to_string(), json!(flag(u, "locked_out"))),
-                ("run_as_for_agents".to_string(), json!(run_as_ids.contains(sys_id))),
-            ]
-            .into_iter()
-            .collect(),
-        });
+        let held = user_roles.get(sys_id).cloned().unwrap_or_default();
+        let (principal, held_grants) = user_principal(u, "", sys_id, held, &roles, run_as_ids.contains(sys_id));
+        principals.push(principal);
+        grants.extend(held_grants);
     }
 
     // Holders of elevated roles who are not run-as users: the instance's admins.
@@ -673,53 +627,14 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
         let entry = privileged.entry(text(row, "user")).or_insert_with(|| (Vec::new(), row));
         entry.0.push(roles.name(text(row, "role")));
     }
-    for (sys_id, (mut held, row)) in privileged {
+    for (sys_id, (held, row)) in privileged {
         if principals.iter().any(|p| p.id == user_id(sys_id)) {
             continue;
         }
-        held.sort();
-        held.dedup();
-        for role in &held {
-            grants.push(Grant {
-                holder: user_id(sys_id),
-                target: format!("{P}:instance"),
-                permission: role.clone(),
-                level: Level::Admin,
-                scope: "tenant".into(),
-                consent: None,
-            });
-        }
-        let identity_type = text(row, "user.identity_type");
-        principals.push(Principal {
-            id: user_id(sys_id),
-            kind: match identity_type {
-                "ai_agent" | "ai_agents" => PrincipalKind::AiIdentity,
-                "machine" => PrincipalKind::ServiceAccount,
-                _ if flag(row, "user.web_service_access_only") => PrincipalKind::ServiceAccount,
-                _ => PrincipalKind::User,
-            },
-            name: text(row, "user.user_name").to_string(),
-            privileged: true,
-            roles: held,
-            attributes: [
-                (
-                    "identity_type".to_string(),
-                    json!(if identity_type.is_empty() {
-                        "unclassified"
-                    } else {
-                        identity_type
-                    }),
-                ),
-                (
-                    "web_service_access_only".to_string(),
-                    json!(flag(row, "user.web_service_access_only")),
-                ),
-                ("active".to_string(), json!(text(row, "user.active") != "false")),
-                ("run_as_for_agents".to_string(), json!(false)),
-            ]
-            .into_iter()
-            .collect(),
-        });
+        // These rows carry the user's columns dot-walked as `user.<column>`.
+        let (principal, held_grants) = user_principal(row, "user.", sys_id, held, &roles, false);
+        principals.push(principal);
+        grants.extend(held_grants);
     }
 
     // Everything on the instance: what an elevated identity can read and write.
@@ -769,6 +684,68 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
         teams,
         coverage,
     }
+}
+
+/// A `sys_user` record (columns under `prefix`, e.g. `user.` when dot-walked) as a principal,
+/// with a grant per role it holds.
+fn user_principal(
+    record: &Value,
+    prefix: &str,
+    sys_id: &str,
+    mut held: Vec<String>,
+    roles: &Roles,
+    runs_agents: bool,
+) -> (Principal, Vec<Grant>) {
+    let column = |name: &str| format!("{prefix}{name}");
+    held.sort();
+    held.dedup();
+    let identity_type = text(record, &column("identity_type"));
+    let web_service_only = flag(record, &column("web_service_access_only"));
+    let kind = match identity_type {
+        "ai_agent" | "ai_agents" => PrincipalKind::AiIdentity,
+        "machine" => PrincipalKind::ServiceAccount,
+        _ if web_service_only => PrincipalKind::ServiceAccount,
+        _ => PrincipalKind::User,
+    };
+    let grants = held
+        .iter()
+        .map(|role| Grant {
+            holder: user_id(sys_id),
+            target: format!("{P}:instance"),
+            permission: role.clone(),
+            level: if roles.elevated(role) {
+                Level::Admin
+            } else {
+                Level::Read
+            },
+            scope: "tenant".into(),
+            consent: None,
+        })
+        .collect();
+    let principal = Principal {
+        id: user_id(sys_id),
+        kind,
+        name: text(record, &column("user_name")).to_string(),
+        privileged: held.iter().any(|r| roles.elevated(r)),
+        roles: held,
+        attributes: [
+            (
+                "identity_type".to_string(),
+                json!(if identity_type.is_empty() {
+                    "unclassified"
+                } else {
+                    identity_type
+                }),
+            ),
+            ("web_service_access_only".to_string(), json!(web_service_only)),
+            ("active".to_string(), json!(text(record, &column("active")) != "false")),
+            ("locked_out".to_string(), json!(flag(record, &column("locked_out")))),
+            ("run_as_for_agents".to_string(), json!(runs_agents)),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    (principal, grants)
 }
 
 fn special(id: &str, kind: PrincipalKind, name: &str) -> Principal {

@@ -4,9 +4,9 @@
 
 use crate::{app, output};
 use anyhow::{Context, Result};
-use sandbox::servicenow::{self, scenarios, SimConfig};
+use connectors::servicenow;
+use sandbox::servicenow::{scenarios, SimConfig};
 use schemas::FindingStatus;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -31,15 +31,21 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     let rt = app::open(Some(&app::sqlite_url(&out.join("aispm.db"))), out).await?;
 
     let config = SimConfig::default();
-    let sim = servicenow::start(config.clone(), scenarios::risky(), 0)
+    let sim = sandbox::servicenow::start(config.clone(), scenarios::risky(), 0)
         .await
         .context("cannot start the ServiceNow simulator")?;
     eprintln!("ServiceNow simulator (scenario risky) on {}", sim.base_url);
 
     let tenant = "demo";
     rt.store.add_tenant(tenant).await?;
-    let secrets = BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]);
-    let settings = json!({"instance_url": sim.base_url, "client_id": config.client_id, "max_rps": 50.0});
+    let secrets = BTreeMap::from([(servicenow::CLIENT_SECRET.to_string(), config.client_secret.clone())]);
+    let settings = servicenow::Settings {
+        instance_url: sim.base_url.clone(),
+        client_id: config.client_id.clone(),
+        max_rps: Some(50.0),
+        ..Default::default()
+    }
+    .to_value();
     let id = app::connect(&rt, tenant, "servicenow", &sim.base_url, settings, secrets).await?;
     eprintln!("connected ServiceNow as connection {id}");
 

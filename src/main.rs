@@ -8,8 +8,8 @@ mod output;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use cli::*;
+use connectors::servicenow;
 use schemas::FindingStatus;
-use serde_json::json;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -90,21 +90,23 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 a.client_secret_file.as_deref(),
                 "client secret",
             )?;
-            let mut secrets = BTreeMap::from([("client_secret".to_string(), secret)]);
-            let mut settings = json!({"instance_url": a.instance_url.trim_end_matches('/'), "client_id": a.client_id});
-            if let (Some(user), Some(var)) = (&a.username, &a.password_env) {
-                secrets.insert("password".into(), app::read_secret(Some(var), None, "password")?);
-                settings["username"] = json!(user);
+            let mut secrets = BTreeMap::from([(servicenow::CLIENT_SECRET.to_string(), secret)]);
+            if let Some(var) = &a.password_env {
+                secrets.insert(
+                    servicenow::PASSWORD.into(),
+                    app::read_secret(Some(var), None, "password")?,
+                );
             }
-            if let Some(rps) = a.max_rps {
-                settings["max_rps"] = json!(rps);
+            let settings = servicenow::Settings {
+                instance_url: a.instance_url.trim_end_matches('/').to_string(),
+                client_id: a.client_id.clone(),
+                username: a.username.clone(),
+                max_rps: a.max_rps,
+                page_size: a.page_size.map(|n| n as usize),
+                budget_share: a.budget_share,
+                max_wait_secs: None,
             }
-            if let Some(share) = a.budget_share {
-                settings["budget_share"] = json!(share);
-            }
-            if let Some(size) = a.page_size {
-                settings["page_size"] = json!(size);
-            }
+            .to_value();
             url::Url::parse(&a.instance_url)
                 .with_context(|| format!("--instance-url {:?} is not a URL", a.instance_url))?;
             let id = app::connect(

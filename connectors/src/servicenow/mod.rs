@@ -327,6 +327,36 @@ const RUN_AS_SOURCES: &[(&str, &str)] = &[
     ("sn_aia_trigger_configuration", "run_as_user"),
 ];
 
+/// A ServiceNow connection's non-secret settings, as stored with the connection.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `https://<instance>.service-now.com`
+    pub instance_url: String,
+    pub client_id: String,
+    /// Integration user for the password grant; absent means client credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_share: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_secs: Option<u64>,
+}
+
+impl Settings {
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("settings serialize")
+    }
+}
+
+/// Names of the secrets a ServiceNow connection holds.
+pub const CLIENT_SECRET: &str = "client_secret";
+pub const PASSWORD: &str = "password";
+
 pub struct ServiceNow {
     tables: TableClient,
     tokens: Arc<OAuthTokenSource>,
@@ -341,19 +371,16 @@ impl TableSpec {
 
 impl ServiceNow {
     pub fn from_spec(spec: &ConnectionSpec) -> Result<Self, ConnectError> {
-        let setting = |k: &str| spec.settings.get(k).and_then(Value::as_str).map(str::to_string);
-        let instance_url = setting("instance_url")
-            .ok_or_else(|| ConnectError::Setting("instance_url is missing".into()))?
-            .trim_end_matches('/')
-            .to_string();
+        let settings: Settings = serde_json::from_value(spec.settings.clone())
+            .map_err(|e| ConnectError::Setting(format!("ServiceNow settings: {e}")))?;
+        let instance_url = settings.instance_url.trim_end_matches('/').to_string();
         url::Url::parse(&instance_url)
             .map_err(|e| ConnectError::Setting(format!("instance_url {instance_url:?}: {e}")))?;
-        let client_id = setting("client_id").ok_or_else(|| ConnectError::Setting("client_id is missing".into()))?;
         let secret = spec
             .secrets
-            .get("client_secret")
+            .get(CLIENT_SECRET)
             .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?;
-        let grant = match (setting("username"), spec.secrets.get("password")) {
+        let grant = match (settings.username, spec.secrets.get(PASSWORD)) {
             (Some(username), Some(password)) => Grant::Password {
                 username,
                 password: ResourceOwnerPassword::new(password.clone()),
@@ -368,7 +395,7 @@ impl ServiceNow {
         let tokens = Arc::new(
             OAuthTokenSource::new(
                 &format!("{instance_url}/oauth_token.do"),
-                &client_id,
+                &settings.client_id,
                 ClientSecret::new(secret.clone()),
                 grant,
             )
@@ -376,39 +403,24 @@ impl ServiceNow {
         );
         let defaults = Pacing::default();
         let pacing = Pacing {
-            max_rps: spec
-                .settings
-                .get("max_rps")
-                .and_then(Value::as_f64)
-                .unwrap_or(DEFAULT_MAX_RPS),
+            max_rps: settings.max_rps.unwrap_or(DEFAULT_MAX_RPS),
             // How long one request may sleep on Retry-After before the scan is parked instead.
-            max_wait: spec
-                .settings
-                .get("max_wait_secs")
-                .and_then(Value::as_u64)
+            max_wait: settings
+                .max_wait_secs
                 .map(std::time::Duration::from_secs)
                 .unwrap_or(defaults.max_wait),
-            budget_share: spec
-                .settings
-                .get("budget_share")
-                .and_then(Value::as_f64)
+            budget_share: settings
+                .budget_share
                 .filter(|s| *s > 0.0 && *s <= 1.0)
                 .unwrap_or(defaults.budget_share),
             ..defaults
         };
-        let page_size = spec
-            .settings
-            .get("page_size")
-            .and_then(Value::as_u64)
-            .map(|n| n as usize)
-            .unwrap_or(DEFAULT_PAGE_SIZE)
-            .max(1);
         let api = ApiClient::new(tokens.clone() as Arc<dyn TokenSource>, pacing)?;
         Ok(ServiceNow {
             tables: TableClient {
                 api,
                 instance_url,
-                page_size,
+                page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
             },
             tokens,
         })

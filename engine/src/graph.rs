@@ -182,14 +182,6 @@ impl AccessGraph {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.graph.node_count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.graph.node_count() == 0
-    }
-
     /// Shortest path from `start` to any node in `targets` that passes a node in `via`
     /// (not the start) and, if given, an edge of kind `through`; at most `max_hops` edges.
     /// Returns one path per reached target; each step names the edge kind that led into it.
@@ -304,10 +296,6 @@ impl AccessGraph {
                 None => return (steps.len() > 1).then_some(steps),
             }
         }
-    }
-
-    pub fn index_of(&self, id: &str) -> Option<NodeIndex> {
-        self.by_id.get(id).copied()
     }
 
     /// The path as evidence.

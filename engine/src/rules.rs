@@ -294,10 +294,6 @@ impl RuleSet {
             Err(errors)
         }
     }
-
-    pub fn get(&self, id: &str) -> Option<&Rule> {
-        self.rules.iter().find(|r| r.meta.id == id)
-    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {

@@ -1,6 +1,6 @@
 //! Table API reads: `sysparm_fields`, `sysparm_limit`, stable order, and paging by the `Link`
 //! header's `rel="next"` until it is absent (pages may be short: row ACLs apply after the
-//! limit). `X-Total-Count` is kept for progress.
+//! limit, so neither a short page nor `X-Total-Count` says the end is reached).
 
 use crate::http::{ApiClient, ApiError};
 use serde_json::Value;
@@ -17,7 +17,6 @@ pub struct TableClient {
 pub struct TableRead {
     pub records: Vec<Value>,
     pub requests: u64,
-    pub total: Option<u64>,
 }
 
 /// Where a failed read stopped, and what it had spent.
@@ -75,13 +74,6 @@ impl TableClient {
                     })
                 }
             };
-            if out.total.is_none() {
-                out.total = response
-                    .headers
-                    .get("x-total-count")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse().ok());
-            }
             let Some(Value::Array(rows)) = response.body.get("result") else {
                 return Err(ReadFailure {
                     error: ApiError::Malformed {

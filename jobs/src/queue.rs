@@ -150,52 +150,30 @@ async fn evaluate_handler(job: EvaluateJob, rt: Data<Arc<Runtime>>) -> Result<()
 
 /// Runs the collect and evaluate workers until `stop` resolves.
 pub async fn run_workers(rt: Arc<Runtime>, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), QueueError> {
+    // The same two workers on either storage; only the storage and config types differ.
+    macro_rules! register {
+        ($monitor:expr, $storage:ident, $config:ty, $pool:expr) => {{
+            let (rt1, rt2, pool1, pool2) = (rt.clone(), rt.clone(), $pool.clone(), $pool);
+            $monitor
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(COLLECT_QUEUE))
+                        .backend($storage::new(&pool1).with_config(config_for!($config, COLLECT_QUEUE)))
+                        .data(rt1.clone())
+                        .concurrency(COLLECT_CONCURRENCY)
+                        .build(collect_handler)
+                })
+                .register(move |_| {
+                    WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
+                        .backend($storage::new(&pool2).with_config(config_for!($config, EVALUATE_QUEUE)))
+                        .data(rt2.clone())
+                        .build(evaluate_handler)
+                })
+        }};
+    }
     let monitor = Monitor::new().shutdown_timeout(Duration::from_secs(5));
     let monitor = match rt.queue.clone() {
-        Queue::Sqlite(pool) => {
-            let (rt1, rt2, pool2) = (rt.clone(), rt.clone(), pool.clone());
-            monitor
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(COLLECT_QUEUE))
-                        .backend(
-                            SqliteStorage::new(&pool).with_config(config_for!(apalis_sqlite::Config, COLLECT_QUEUE)),
-                        )
-                        .data(rt1.clone())
-                        .concurrency(COLLECT_CONCURRENCY)
-                        .build(collect_handler)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
-                        .backend(
-                            SqliteStorage::new(&pool2).with_config(config_for!(apalis_sqlite::Config, EVALUATE_QUEUE)),
-                        )
-                        .data(rt2.clone())
-                        .build(evaluate_handler)
-                })
-        }
-        Queue::Postgres(pool) => {
-            let (rt1, rt2, pool2) = (rt.clone(), rt.clone(), pool.clone());
-            monitor
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(COLLECT_QUEUE))
-                        .backend(
-                            PostgresStorage::new(&pool)
-                                .with_config(config_for!(apalis_postgres::Config, COLLECT_QUEUE)),
-                        )
-                        .data(rt1.clone())
-                        .concurrency(COLLECT_CONCURRENCY)
-                        .build(collect_handler)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
-                        .backend(
-                            PostgresStorage::new(&pool2)
-                                .with_config(config_for!(apalis_postgres::Config, EVALUATE_QUEUE)),
-                        )
-                        .data(rt2.clone())
-                        .build(evaluate_handler)
-                })
-        }
+        Queue::Sqlite(pool) => register!(monitor, SqliteStorage, apalis_sqlite::Config, pool),
+        Queue::Postgres(pool) => register!(monitor, PostgresStorage, apalis_postgres::Config, pool),
     };
     monitor
         .run_with_signal(async move {

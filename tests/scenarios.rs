@@ -1,5 +1,6 @@
-//! The simulator scenarios against the built-in rule pack, through the real connector:
-//! `risky` makes every built-in ServiceNow rule fail at least once; `clean` makes none fail.
+//! The simulator scenarios against the built-in rule pack, through the real connectors:
+//! each vendor's `risky` makes every built-in rule of that vendor fail at least once; `clean`
+//! makes none fail and leaves nothing unassessed.
 
 use connectors::{collector, ConnectionSpec, Parts};
 use engine::{evaluate, Outcome, RuleSet};
@@ -39,6 +40,7 @@ async fn risky_fires_every_builtin_rule() {
     let not_fired: Vec<&str> = rules
         .rules
         .iter()
+        .filter(|r| r.meta.provider == "servicenow" || r.meta.provider == "any")
         .map(|r| r.meta.id.as_str())
         .filter(|id| !failed.contains(id))
         .collect();
@@ -90,4 +92,100 @@ async fn clean_fires_no_rule() {
         "clean collects everything, so everything is assessed: {unassessed:#?}"
     );
     assert!(eval.count(Outcome::Pass) > 40);
+}
+
+async fn m365_inventory(tenant: sandbox::m365::Tenant) -> schemas::Inventory {
+    let config = sandbox::m365::SimConfig::default();
+    let server = sandbox::m365::start(config.clone(), tenant, 0).await.unwrap();
+    let base = &server.base_url;
+    let spec = ConnectionSpec {
+        id: "m365-conn".into(),
+        provider: "m365".into(),
+        settings: json!({
+            "directory_id": config.directory_id, "client_id": config.client_id,
+            "login_url": format!("{base}/login"), "graph_url": format!("{base}/graph"),
+            "bap_url": format!("{base}/bap"), "powerplatform_url": format!("{base}/pp"), "max_rps": 500.0,
+        }),
+        secrets: [("client_secret".to_string(), config.client_secret.clone())].into(),
+    };
+    let c = collector(&spec).unwrap();
+    let mut parts = Parts::new();
+    for resource in c.resources() {
+        let part = c.fetch(&resource, &parts).await.unwrap();
+        parts.insert(resource, part);
+    }
+    c.transform(&parts, "m365-conn", "2026-11-25T00:00:00Z")
+}
+
+#[tokio::test]
+async fn m365_risky_fires_every_m365_rule_including_the_echoleak_path() {
+    let rules = RuleSet::builtin().unwrap();
+    let inv = m365_inventory(sandbox::m365::scenarios::risky()).await;
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    let failed: BTreeSet<&str> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .map(|r| r.rule_id.as_str())
+        .collect();
+    let m365_rules: Vec<&str> = rules
+        .rules
+        .iter()
+        .filter(|r| r.meta.provider == "m365")
+        .map(|r| r.meta.id.as_str())
+        .collect();
+    assert!(m365_rules.len() >= 20);
+    let not_fired: Vec<&&str> = m365_rules.iter().filter(|id| !failed.contains(**id)).collect();
+    let unassessed: Vec<_> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotAssessed)
+        .collect();
+    assert!(
+        not_fired.is_empty(),
+        "rules that did not fire on risky: {not_fired:?}\nnot assessed: {unassessed:#?}"
+    );
+    // The rule applies to AI apps only: the payroll app's Sites.Read.All is not reported.
+    assert!(!eval.findings.iter().any(|f| f.resource.name == "Payroll Sync"));
+    let echo = eval.findings.iter().find(|f| f.rule_id == "M365-PATH-002").unwrap();
+    let path = echo.path.as_ref().unwrap();
+    let kinds: Vec<&str> = path.nodes.iter().map(|n| n.kind.as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"untrusted_input"));
+    assert_eq!(kinds.last(), Some(&"sink"));
+    assert!(path.nodes.iter().any(|n| n.id == "m365:copilot"));
+}
+
+#[tokio::test]
+async fn m365_clean_fires_no_rule_and_leaves_nothing_unassessed() {
+    let rules = RuleSet::builtin().unwrap();
+    let inv = m365_inventory(sandbox::m365::scenarios::clean()).await;
+    // What needs a signed-in admin is reported as unavailable, never as collected.
+    let unavailable: Vec<&str> = inv
+        .coverage
+        .iter()
+        .filter(|c| c.status == schemas::CoverageStatus::Unavailable)
+        .map(|c| c.resource.as_str())
+        .collect();
+    assert_eq!(
+        unavailable,
+        [
+            "m365.copilot_limited_mode",
+            "m365.copilot_policy_settings",
+            "m365.powerplatform_inventory"
+        ]
+    );
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    let fired: Vec<String> = eval
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule_id, f.resource.name))
+        .collect();
+    assert!(fired.is_empty(), "rules that fired on clean: {fired:#?}");
+    let unassessed: Vec<_> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotAssessed)
+        .collect();
+    assert!(unassessed.is_empty(), "{unassessed:#?}");
+    assert!(eval.count(Outcome::Pass) > 25);
 }

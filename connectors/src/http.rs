@@ -122,9 +122,21 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(tokens: Arc<dyn TokenSource>, pacing: Pacing) -> Result<Self, ApiError> {
+        Self::with_options(tokens, pacing, Arc::new(RequestStats::default()), HeaderMap::new())
+    }
+
+    /// A client that counts into `stats` (shared by every API surface of one connection, each
+    /// with its own token audience and pace) and sends `default_headers` on every request.
+    pub fn with_options(
+        tokens: Arc<dyn TokenSource>,
+        pacing: Pacing,
+        stats: Arc<RequestStats>,
+        default_headers: HeaderMap,
+    ) -> Result<Self, ApiError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .user_agent(concat!("aispm/", env!("CARGO_PKG_VERSION")))
+            .default_headers(default_headers)
             .build()
             .map_err(|e| ApiError::Network(e.to_string()))?;
         Ok(ApiClient {
@@ -134,12 +146,28 @@ impl ApiClient {
             in_flight: Semaphore::new(pacing.max_concurrency.max(1)),
             tokens,
             pacing,
-            stats: Arc::new(RequestStats::default()),
+            stats,
         })
+    }
+
+    pub fn pacing(&self) -> &Pacing {
+        &self.pacing
     }
 
     /// GETs `url` with a bearer token and returns the JSON body.
     pub async fn get_json(&self, url: &str) -> Result<ApiResponse, ApiError> {
+        self.send(reqwest::Method::GET, url, &[], None).await
+    }
+
+    /// Sends one request (with per-request `headers` and an optional JSON `body`) under the
+    /// connection's pace, retry and refresh policy, and returns the JSON answer.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<ApiResponse, ApiError> {
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         loop {
@@ -156,13 +184,18 @@ impl ApiClient {
             let permit = self.in_flight.acquire().await.expect("semaphore never closed");
             let token = self.tokens.token(false).await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let sent = self
+            let mut request = self
                 .http
-                .get(url)
+                .request(method.clone(), url)
                 .bearer_auth(&token)
-                .header(reqwest::header::ACCEPT, "application/json")
-                .send()
-                .await;
+                .header(reqwest::header::ACCEPT, "application/json");
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let sent = request.send().await;
             drop(permit);
             let response = match sent {
                 Ok(r) => r,
@@ -318,11 +351,16 @@ pub fn wait_hint(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// The vendor's error message from an error body, shortened; never the whole body.
-fn error_message(body: String) -> String {
+pub fn error_message(body: String) -> String {
     let parsed: Option<Value> = serde_json::from_str(&body).ok();
     let message = parsed.as_ref().and_then(|v| {
         let error = v.get("error")?;
         let message = error.get("message").and_then(Value::as_str).or(error.as_str())?;
+        // Microsoft's envelope names the failure in `code` (e.g. Authorization_RequestDenied).
+        let message = match error.get("code").and_then(Value::as_str) {
+            Some(code) if !code.is_empty() => format!("{code}: {message}"),
+            _ => message.to_string(),
+        };
         let detail = error.get("detail").and_then(Value::as_str).unwrap_or("");
         Some(if detail.is_empty() {
             message.to_string()
@@ -339,7 +377,20 @@ fn network_error(e: reqwest::Error) -> String {
     e.without_url().to_string()
 }
 
-fn redact_query(url: &str) -> String {
+/// `scheme://host:port` of a URL (empty when it does not parse).
+pub fn origin(url: &str) -> String {
+    url::Url::parse(url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default()
+}
+
+/// Whether two URLs share an origin: paging links must never carry a token to another host.
+pub fn same_origin(a: &str, b: &str) -> bool {
+    let (a, b) = (origin(a), origin(b));
+    !a.is_empty() && a == b
+}
+
+pub fn redact_query(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_string()
 }
 

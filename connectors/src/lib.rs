@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod m365;
 pub mod servicenow;
 
 use futures::future::BoxFuture;
@@ -88,7 +89,7 @@ impl std::fmt::Debug for ConnectionSpec {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("unknown provider {0:?} (known: servicenow)")]
+    #[error("unknown provider {0:?} (known: servicenow, m365)")]
     UnknownProvider(String),
     #[error("connection setting {0}")]
     Setting(String),
@@ -100,6 +101,7 @@ pub enum ConnectError {
 pub fn collector(spec: &ConnectionSpec) -> Result<Box<dyn Collector>, ConnectError> {
     match spec.provider.as_str() {
         servicenow::PROVIDER => Ok(Box::new(servicenow::ServiceNow::from_spec(spec)?)),
+        m365::PROVIDER => Ok(Box::new(m365::M365::from_spec(spec)?)),
         other => Err(ConnectError::UnknownProvider(other.to_string())),
     }
 }
@@ -108,6 +110,7 @@ pub fn collector(spec: &ConnectionSpec) -> Result<Box<dyn Collector>, ConnectErr
 pub async fn verify(spec: &ConnectionSpec) -> Result<(), ConnectError> {
     match spec.provider.as_str() {
         servicenow::PROVIDER => servicenow::ServiceNow::from_spec(spec)?.verify().await,
+        m365::PROVIDER => m365::M365::from_spec(spec)?.verify().await,
         other => Err(ConnectError::UnknownProvider(other.to_string())),
     }
 }

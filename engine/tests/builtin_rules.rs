@@ -352,10 +352,21 @@ fn outcomes(rules: &RuleSet, inv: &Inventory, rule: &str) -> Vec<(String, Outcom
         .collect()
 }
 
+/// Every case with the fixture it breaks.
+fn all_cases() -> Vec<(&'static str, fn() -> Inventory, Break)> {
+    let servicenow = cases()
+        .into_iter()
+        .map(|(id, b)| (id, hardened as fn() -> Inventory, b));
+    let m365 = m365_cases()
+        .into_iter()
+        .map(|(id, b)| (id, hardened_m365 as fn() -> Inventory, b));
+    servicenow.chain(m365).collect()
+}
+
 #[test]
 fn every_rule_has_a_case() {
     let rules = RuleSet::builtin().unwrap();
-    let covered: Vec<&str> = cases().iter().map(|(id, _)| *id).collect();
+    let covered: Vec<&str> = all_cases().iter().map(|(id, _, _)| *id).collect();
     let missing: Vec<&str> = rules
         .rules
         .iter()
@@ -364,14 +375,15 @@ fn every_rule_has_a_case() {
         .collect();
     assert!(missing.is_empty(), "rules without a test case: {missing:?}");
     assert!(rules.rules.iter().filter(|r| r.meta.provider == "servicenow").count() >= 20);
+    assert!(rules.rules.iter().filter(|r| r.meta.provider == "m365").count() >= 20);
 }
 
 #[test]
 fn each_rule_passes_when_hardened_and_fails_when_broken() {
     let rules = RuleSet::builtin().unwrap();
-    let base = hardened();
     let mut problems = Vec::new();
-    for (rule, break_it) in cases() {
+    for (rule, fixture, break_it) in all_cases() {
+        let base = fixture();
         let before = outcomes(&rules, &base, rule);
         if before.iter().any(|(_, o, _)| *o != Outcome::Pass) || before.is_empty() {
             problems.push(format!("{rule} on the hardened fixture: {before:?}"));
@@ -466,4 +478,224 @@ fn broken_rule_files_are_reported_with_file_line_and_reason() {
     let yaml = errors.iter().find(|e| e.file.ends_with("bad-yaml.yaml")).unwrap();
     assert!(yaml.line.is_some(), "{yaml}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A well-configured Microsoft 365 tenant, as the connector's transform shapes it.
+fn hardened_m365() -> Inventory {
+    let recent = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339();
+    let sp = |id: &str, kind: &str| {
+        json!({"id": id, "kind": kind, "name": id, "privileged": false, "roles": ["Sites.Selected"], "attributes": {
+            "ai": true, "ai_reasons": ["listed"], "microsoft": false, "third_party": true, "verified_publisher": true,
+            "publisher": "Vendor", "app_roles_known": true, "app_permissions": ["Microsoft Graph: Sites.Selected"],
+            "tenant_wide_scopes": [], "user_consent_scopes": ["User.Read"], "user_consent_count": 1,
+            "owners_known": true, "owner_count": 1, "active_owner_count": 1, "multi_tenant": true,
+            "assignment_required": true, "agent_identity": kind == "ai_identity"}})
+    };
+    let setting = |k: &str, v: serde_json::Value| json!({"key": format!("m365.{k}"), "value": v, "scope": "tenant", "source": "explicit"});
+    let coverage: Vec<_> = [
+        "subscribed_skus", "users", "copilot_packages", "agent_identities", "service_principals",
+        "app_role_assignments", "oauth2_permission_grants", "service_principal_owners", "permission_catalog",
+        "sharepoint_settings", "sensitivity_labels", "environments", "copilot_studio_bots",
+        "copilot_studio_components", "copilot_studio_owners", "copilot_studio_activity",
+    ]
+    .iter()
+    .map(|r| json!({"resource": format!("m365.{r}"), "status": "collected", "evidence": "api", "requests": 1, "records": 1, "error": null}))
+    .collect();
+    let inventory = json!({
+        "provider": "m365", "connection_id": "m1", "collected_at": "2026-11-25T00:00:00Z",
+        "principals": [
+            {"id": "m365:user:u1", "kind": "user", "name": "adele", "privileged": false, "roles": [],
+             "attributes": {"account_enabled": true, "user_type": "Member", "copilot_licensed": true}},
+            {"id": "m365:anonymous", "kind": "anonymous", "name": "Anyone", "privileged": false, "roles": [], "attributes": {}},
+            {"id": "m365:group:g", "kind": "group", "name": "g", "privileged": false, "roles": [], "attributes": {}},
+            {"id": "m365:copilot_users", "kind": "authenticated_users", "name": "Copilot users", "privileged": false, "roles": [], "attributes": {}},
+            sp("m365:sp:ai1", "app"),
+            sp("m365:sp:agentid", "ai_identity"),
+        ],
+        "agents": [
+            {"id": "m365:bot:b1", "kind": "copilot_studio_agent", "name": "Benefits", "owner": "m365:user:u1",
+             "identity": "invoker", "run_as": null, "role_mask": null, "audience": ["m365:group:g"], "audience_unknown": false,
+             "channels": [], "autonomy": "autonomous",
+             "tools": [{"tool_id": "m365:bot_action:a1", "autonomy": "autonomous", "active": true, "attributes": {}}],
+             "knowledge": ["m365:site:benefits"], "teams": [], "active": true, "last_used": recent,
+             "attributes": {"authentication": "entra", "access_policy": "groups", "published": true, "published_on": "2026-02-20T16:02:11Z",
+                            "owner_state": "active", "components_known": true, "knowledge_kinds": ["SharePointSearchSource"],
+                            "maker_credential_actions": [], "unknown_credential_actions": [], "activity_known": true,
+                            "last_conversation": recent, "environment_name": "Default"}},
+            {"id": "m365:package:p1", "kind": "copilot_package_agent", "name": "Finance Q&A", "owner": null,
+             "identity": "invoker", "run_as": null, "role_mask": null, "audience": ["m365:group:g"], "audience_unknown": false,
+             "channels": ["copilot"], "autonomy": "supervised",
+             "tools": [{"tool_id": "m365:plugin:p1", "autonomy": "supervised", "active": true, "attributes": {}}],
+             "knowledge": ["m365:site:finance"], "teams": [], "active": true, "last_used": null,
+             "attributes": {"package_type": "custom", "available_to": "some", "blocked": false, "publisher": "Contoso",
+                            "capabilities": ["OneDriveAndSharePoint"], "web_search": false, "internal_knowledge": true}},
+            {"id": "m365:copilot", "kind": "m365_copilot", "name": "Microsoft 365 Copilot", "owner": null,
+             "identity": "invoker", "run_as": null, "role_mask": null, "audience": ["m365:copilot_users"], "audience_unknown": false,
+             "channels": ["copilot"], "autonomy": "autonomous", "tools": [],
+             "knowledge": ["m365:mailboxes"], "teams": [], "active": true, "last_used": null, "attributes": {}},
+        ],
+        "tools": [
+            {"id": "m365:bot_action:a1", "kind": "connector_action", "name": "Send email", "capabilities": ["send_external"],
+             "targets": ["m365:mailboxes"], "active": true, "attributes": {"credentials": "invoker"}},
+            {"id": "m365:plugin:p1", "kind": "api_plugin", "name": "ERP", "capabilities": ["send_external", "read"],
+             "targets": [], "active": true, "attributes": {"auth_type": "oauthpluginvault", "runtime": "OpenApi", "url": "https://erp", "data_handling": []}},
+        ],
+        "data_stores": [
+            {"id": "m365:site:benefits", "kind": "sharepoint_site", "name": "Benefits", "sensitivity": "internal", "external_sharing": "none", "attributes": {}},
+            {"id": "m365:site:finance", "kind": "sharepoint_site", "name": "Finance", "sensitivity": "internal", "external_sharing": "none", "attributes": {}},
+            {"id": "m365:mailboxes", "kind": "mailboxes", "name": "Every mailbox", "sensitivity": "confidential", "external_sharing": null, "attributes": {}},
+        ],
+        "grants": [],
+        "settings": [
+            setting("copilot.licensed_seats", json!(5)),
+            setting("sharepoint.sharingCapability", json!("existingExternalUserSharingOnly")),
+            setting("sharepoint.sharingDomainRestrictionMode", json!("allowList")),
+            setting("sharepoint.isResharingByExternalUsersEnabled", json!(false)),
+            setting("sensitivity_labels.count", json!(2)),
+            setting("sensitivity_labels.protecting", json!(1)),
+        ],
+        "untrusted_inputs": [
+            {"id": "m365:inbound_email", "kind": "inbound_email", "name": "External email", "reaches": ["m365:copilot"],
+             "unauthenticated": true, "attributes": {}},
+        ],
+        "coverage": coverage,
+    });
+    serde_json::from_value(inventory).expect("fixture matches the model")
+}
+
+fn m365_set(inv: &mut Inventory, key: &str, value: serde_json::Value) {
+    let key = format!("m365.{key}");
+    inv.settings.iter_mut().find(|s| s.key == key).unwrap().value = value;
+}
+
+fn principal_mut<'a>(inv: &'a mut Inventory, id: &str) -> &'a mut Principal {
+    inv.principals.iter_mut().find(|p| p.id == id).unwrap()
+}
+
+fn attr(inv: &mut Inventory, agent: &str, key: &str, value: serde_json::Value) {
+    agent_mut(inv, agent).attributes.insert(key.into(), value);
+}
+
+fn grant_role(inv: &mut Inventory, principal: &str, role: &str) {
+    principal_mut(inv, principal).roles.push(role.into());
+}
+
+fn m365_cases() -> Vec<(&'static str, Break)> {
+    vec![
+        ("M365-APP-001", |i| grant_role(i, "m365:sp:ai1", "Sites.Read.All")),
+        ("M365-APP-002", |i| grant_role(i, "m365:sp:ai1", "Files.ReadWrite.All")),
+        ("M365-APP-003", |i| grant_role(i, "m365:sp:ai1", "Mail.Send")),
+        ("M365-APP-004", |i| grant_role(i, "m365:sp:ai1", "Chat.Read.All")),
+        ("M365-APP-005", |i| {
+            grant_role(i, "m365:sp:ai1", "AppRoleAssignment.ReadWrite.All")
+        }),
+        ("M365-APP-006", |i| {
+            principal_mut(i, "m365:sp:ai1")
+                .attributes
+                .insert("tenant_wide_scopes".into(), json!(["offline_access", "Mail.Read"]));
+        }),
+        ("M365-APP-007", |i| {
+            principal_mut(i, "m365:sp:ai1")
+                .attributes
+                .insert("verified_publisher".into(), json!(false));
+        }),
+        ("M365-APP-008", |i| {
+            principal_mut(i, "m365:sp:ai1")
+                .attributes
+                .insert("active_owner_count".into(), json!(0));
+        }),
+        ("M365-APP-009", |i| {
+            principal_mut(i, "m365:sp:ai1")
+                .attributes
+                .insert("assignment_required".into(), json!(false));
+        }),
+        ("M365-AGT-001", |i| {
+            attr(i, "m365:bot:b1", "authentication", json!("none"))
+        }),
+        ("M365-AGT-003", |i| {
+            attr(i, "m365:bot:b1", "access_policy", json!("any"))
+        }),
+        ("M365-AGT-004", |i| {
+            attr(i, "m365:bot:b1", "maker_credential_actions", json!(["Send email"]))
+        }),
+        ("M365-AGT-005", |i| {
+            attr(i, "m365:package:p1", "web_search", json!(true))
+        }),
+        ("M365-AGT-006", |i| {
+            i.tools[1].attributes.insert("auth_type".into(), json!("none"));
+        }),
+        ("M365-AGT-007", |i| {
+            attr(i, "m365:package:p1", "package_type", json!("external"));
+            attr(i, "m365:package:p1", "available_to", json!("all"));
+        }),
+        ("M365-AGT-008", |i| {
+            attr(i, "m365:bot:b1", "owner_state", json!("disabled"))
+        }),
+        ("M365-AGT-009", |i| grant_role(i, "m365:sp:agentid", "Mail.Read")),
+        ("M365-AGT-010", |i| {
+            attr(i, "m365:package:p1", "available_to", json!("all"))
+        }),
+        ("M365-AGT-011", |i| {
+            attr(
+                i,
+                "m365:bot:b1",
+                "knowledge_kinds",
+                json!(["SharePointSearchSource", "PublicSiteSearchSource"]),
+            )
+        }),
+        ("M365-AGT-012", |i| agent_mut(i, "m365:bot:b1").last_used = None),
+        ("M365-CFG-002", |i| {
+            m365_set(i, "sharepoint.sharingCapability", json!("externalUserAndGuestSharing"))
+        }),
+        ("M365-CFG-003", |i| {
+            m365_set(i, "sharepoint.isResharingByExternalUsersEnabled", json!(true))
+        }),
+        ("M365-CFG-006", |i| {
+            m365_set(i, "sensitivity_labels.protecting", json!(0))
+        }),
+        ("M365-LIC-001", |i| {
+            principal_mut(i, "m365:user:u1")
+                .attributes
+                .insert("account_enabled".into(), json!(false));
+        }),
+        ("M365-PATH-001", |i| {
+            agent_mut(i, "m365:bot:b1").audience.push("m365:anonymous".into())
+        }),
+        ("M365-PATH-002", |i| {
+            i.tools.push(Tool {
+                id: "m365:copilot:rendered_links".into(),
+                kind: "response_rendering".into(),
+                name: "Rendered links".into(),
+                capabilities: vec![Capability::SendExternal],
+                targets: vec![],
+                active: true,
+                attributes: Default::default(),
+            });
+            agent_mut(i, "m365:copilot").tools.push(ToolBinding {
+                tool_id: "m365:copilot:rendered_links".into(),
+                autonomy: Autonomy::Autonomous,
+                active: true,
+                attributes: Default::default(),
+            });
+        }),
+    ]
+}
+
+#[test]
+fn m365_unknowns_are_not_assessed_rather_than_passed() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_m365();
+    principal_mut(&mut inv, "m365:sp:ai1")
+        .attributes
+        .insert("owners_known".into(), json!(false));
+    attr(&mut inv, "m365:bot:b1", "authentication", json!("unspecified"));
+    attr(&mut inv, "m365:bot:b1", "activity_known", json!(false));
+    m365_set(&mut inv, "sensitivity_labels.protecting", serde_json::Value::Null);
+    for rule in ["M365-APP-008", "M365-AGT-001", "M365-AGT-012", "M365-CFG-006"] {
+        let r = outcomes(&rules, &inv, rule);
+        assert!(
+            r.iter().any(|(_, o, _)| *o == Outcome::NotAssessed) && !r.iter().any(|(_, o, _)| *o == Outcome::Fail),
+            "{rule}: {r:?}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! shared the connector's parsing would agree with its mistakes. Each simulator is written from
 //! `shared/saas-apis/<vendor>.md`.
 
+pub mod m365;
 pub mod servicenow;
 
 use std::net::SocketAddr;

@@ -255,6 +255,9 @@ pub enum CoverageStatus {
     NotFound,
     Unsupported,
     NotLicensed,
+    /// Not readable with this connection's kind of credentials (e.g. an API Microsoft serves
+    /// only to a signed-in admin); the reason says what would make it readable.
+    Unavailable,
     Failed,
 }
 

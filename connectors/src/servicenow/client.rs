@@ -2,7 +2,7 @@
 //! header's `rel="next"` until it is absent (pages may be short: row ACLs apply after the
 //! limit, so neither a short page nor `X-Total-Count` says the end is reached).
 
-use crate::http::{ApiClient, ApiError};
+use crate::http::{origin, same_origin, ApiClient, ApiError};
 use serde_json::Value;
 
 pub struct TableClient {
@@ -139,17 +139,6 @@ pub fn next_link(header: &str) -> Option<String> {
         rest = &after[4..];
     }
     None
-}
-
-fn origin(url: &str) -> String {
-    url::Url::parse(url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default()
-}
-
-fn same_origin(a: &str, b: &str) -> bool {
-    let (a, b) = (origin(a), origin(b));
-    !a.is_empty() && a == b
 }
 
 #[cfg(test)]

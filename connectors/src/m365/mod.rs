@@ -1,0 +1,771 @@
+//! Microsoft 365 Copilot connector (reference: shared/saas-apis/m365-copilot.md, read with its
+//! §6 addendum): Microsoft Graph, the Power Platform admin (BAP) API, the Power Platform API
+//! and each environment's Dataverse, app-only.
+//!
+//! get: one API client per surface, each with its own token audience and pace, all counting
+//! into one [`RequestStats`]; collections paged by `@odata.nextLink`, per-object fan-out through
+//! `$batch` ([`client`]). transform: [`transform::inventory`] (pure).
+
+pub mod client;
+pub mod transform;
+
+use crate::auth::{Grant, OAuthTokenSource, TokenSource};
+use crate::http::{ApiClient, ApiError, Pacing, RequestStats};
+use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart};
+use futures::future::BoxFuture;
+use oauth2::ClientSecret;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::Method;
+use schemas::{Coverage, CoverageStatus, Evidence, Inventory};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const PROVIDER: &str = "m365";
+
+pub const DEFAULT_LOGIN_URL: &str = "https://login.microsoftonline.com";
+pub const DEFAULT_GRAPH_URL: &str = "https://graph.microsoft.com";
+pub const DEFAULT_BAP_URL: &str = "https://api.bap.microsoft.com";
+pub const DEFAULT_POWERPLATFORM_URL: &str = "https://api.powerplatform.com";
+/// Graph identity reads cost 1–3 resource units of 3,500+ per 10 s (reference §3.2); 20 rps
+/// stays far below and leaves room for the customer's other apps.
+pub const DEFAULT_GRAPH_RPS: f64 = 20.0;
+/// Dataverse allows 6,000 requests / 5 min and 52 concurrent per user; BAP is an admin API with
+/// undocumented limits: both paced gently.
+pub const DEFAULT_DATAVERSE_RPS: f64 = 10.0;
+pub const DEFAULT_BAP_RPS: f64 = 2.0;
+pub const DEFAULT_PAGE_SIZE: usize = 500;
+/// Conversations older than this do not count as recent use of a Copilot Studio agent.
+pub const ACTIVITY_DAYS: i64 = 90;
+
+pub const CLIENT_SECRET: &str = "client_secret";
+
+/// Why some reads are not possible yet (the interactive admin connect flow does not exist).
+pub const NEEDS_DELEGATED: &str =
+    "needs delegated admin sign-in: Microsoft serves this API only to a signed-in admin and refuses app-only tokens";
+
+/// An M365 connection's non-secret settings, as stored with the connection.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The Entra tenant (directory) id.
+    pub directory_id: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bap_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub powerplatform_url: Option<String>,
+    /// Graph requests per second (the other surfaces never go faster than this either).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rps: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_secs: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<usize>,
+}
+
+impl Settings {
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("settings serialize")
+    }
+}
+
+/// The token scope of the BAP API: a fixed first-party audience per cloud (addendum A2, A6),
+/// else the host itself (a simulator, or a cloud this table does not know).
+pub fn bap_scope(bap_url: &str) -> String {
+    let host = url::Url::parse(bap_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let audience = match host.as_str() {
+        "api.bap.microsoft.com" => "https://service.powerapps.com",
+        "gov.api.bap.microsoft.us" => "https://service.powerapps.us",
+        "high.api.bap.microsoft.us" => "https://high.service.apps.appsplatform.us",
+        "api.bap.appsplatform.us" => "https://service.apps.appsplatform.us",
+        "api.bap.partner.microsoftonline.cn" => "https://service.powerapps.cn",
+        _ => bap_url,
+    };
+    format!("{audience}/.default")
+}
+
+/// The resources read, in order (later ones use earlier parts).
+pub const RESOURCES: &[&str] = &[
+    "subscribed_skus",
+    "users",
+    "copilot_limited_mode",
+    "copilot_policy_settings",
+    "copilot_packages",
+    "agent_identities",
+    "service_principals",
+    "app_role_assignments",
+    "oauth2_permission_grants",
+    "service_principal_owners",
+    "permission_catalog",
+    "sharepoint_settings",
+    "sensitivity_labels",
+    "powerplatform_inventory",
+    "environments",
+    "copilot_studio_bots",
+    "copilot_studio_components",
+    "copilot_studio_owners",
+    "copilot_studio_activity",
+];
+
+pub fn resource_name(short: &str) -> String {
+    format!("{PROVIDER}.{short}")
+}
+
+/// The Copilot policy settings Microsoft documents (reference §2.1.2); there is no list call.
+pub const POLICY_SETTING_IDS: &[&str] = &[
+    "microsoft.copilot.allowwebsearch",
+    "microsoft.copilot.blockaccesstoopenfiles",
+    "microsoft.copilot.imagegeneration",
+    "microsoft.copilot.copilotchatpinning",
+    "microsoft.copilot.allowinadmincenters",
+];
+
+/// Tenants Microsoft's own first-party apps are registered in (reference §1.5).
+pub const MICROSOFT_TENANTS: &[&str] = &[
+    "f8cdef31-a31e-4b4a-93e4-5f571e91255a",
+    "72f988bf-86f1-41af-91ab-2d7cd011db47",
+];
+
+const SP_SELECT: &str = "id,appId,displayName,servicePrincipalType,appOwnerOrganizationId,publisherName,verifiedPublisher,accountEnabled,tags,appRoleAssignmentRequired,signInAudience";
+const BOT_SELECT: &str = "botid,name,schemaname,authenticationmode,authenticationtrigger,accesscontrolpolicy,authorizedsecuritygroupids,publishedon,statecode,statuscode,_ownerid_value,_publishedby_value,createdon,modifiedon,runtimeprovider";
+const COMPONENT_SELECT: &str =
+    "botcomponentid,name,schemaname,componenttype,data,reusepolicy,statecode,_parentbotid_value";
+/// Topics v2 (tools), custom GPT and knowledge sources (reference §2.4.3).
+const COMPONENT_FILTER: &str = "componenttype eq 9 or componenttype eq 15 or componenttype eq 16";
+/// Owner lookups per Dataverse request (`or`-joined `eq`), to keep URLs short.
+const OWNER_CHUNK: usize = 40;
+
+pub struct M365 {
+    settings: Settings,
+    graph: ApiClient,
+    bap: ApiClient,
+    powerplatform: ApiClient,
+    /// Dataverse clients by environment URL, each with its own audience, made on first use.
+    dataverse: Mutex<HashMap<String, Arc<ApiClient>>>,
+    graph_tokens: Arc<OAuthTokenSource>,
+    secret: String,
+    stats: Arc<RequestStats>,
+    page_size: usize,
+    pacing: Pacing,
+}
+
+impl M365 {
+    pub fn from_spec(spec: &ConnectionSpec) -> Result<Self, ConnectError> {
+        let mut settings: Settings = serde_json::from_value(spec.settings.clone())
+            .map_err(|e| ConnectError::Setting(format!("Microsoft 365 settings: {e}")))?;
+        let secret = spec
+            .secrets
+            .get(CLIENT_SECRET)
+            .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?
+            .clone();
+        for (name, value, default) in [
+            ("login_url", &mut settings.login_url, DEFAULT_LOGIN_URL),
+            ("graph_url", &mut settings.graph_url, DEFAULT_GRAPH_URL),
+            ("bap_url", &mut settings.bap_url, DEFAULT_BAP_URL),
+            (
+                "powerplatform_url",
+                &mut settings.powerplatform_url,
+                DEFAULT_POWERPLATFORM_URL,
+            ),
+        ] {
+            let url = value.as_deref().unwrap_or(default).trim_end_matches('/').to_string();
+            url::Url::parse(&url).map_err(|e| ConnectError::Setting(format!("{name} {url:?}: {e}")))?;
+            *value = Some(url);
+        }
+        let defaults = Pacing::default();
+        let graph_rps = settings.max_rps.unwrap_or(DEFAULT_GRAPH_RPS);
+        let pacing = Pacing {
+            max_rps: graph_rps,
+            max_concurrency: 4,
+            max_wait: settings
+                .max_wait_secs
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.max_wait),
+            ..defaults
+        };
+        let stats = Arc::new(RequestStats::default());
+        let graph_url = settings.graph_url.clone().expect("set above");
+        let graph_tokens = Arc::new(token_source(&settings, &secret, &format!("{graph_url}/.default"))?);
+        // Background scans ask Graph to throttle them first (reference §3.3).
+        let mut low_priority = HeaderMap::new();
+        low_priority.insert("x-ms-throttle-priority", HeaderValue::from_static("Low"));
+        let graph = ApiClient::with_options(
+            graph_tokens.clone() as Arc<dyn TokenSource>,
+            pacing.clone(),
+            stats.clone(),
+            low_priority,
+        )?;
+        let slow = Pacing {
+            max_rps: DEFAULT_BAP_RPS.min(graph_rps),
+            max_concurrency: 2,
+            ..pacing.clone()
+        };
+        let bap_url = settings.bap_url.clone().expect("set above");
+        let bap = ApiClient::with_options(
+            Arc::new(token_source(&settings, &secret, &bap_scope(&bap_url))?),
+            slow.clone(),
+            stats.clone(),
+            HeaderMap::new(),
+        )?;
+        let pp_url = settings.powerplatform_url.clone().expect("set above");
+        let powerplatform = ApiClient::with_options(
+            Arc::new(token_source(&settings, &secret, &format!("{pp_url}/.default"))?),
+            slow,
+            stats.clone(),
+            HeaderMap::new(),
+        )?;
+        Ok(M365 {
+            page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, 5000),
+            settings,
+            graph,
+            bap,
+            powerplatform,
+            dataverse: Mutex::new(HashMap::new()),
+            graph_tokens,
+            secret,
+            stats,
+            pacing,
+        })
+    }
+
+    /// Obtains a Graph token: proves the tenant, client id and secret without reading data.
+    pub async fn verify(&self) -> Result<(), ConnectError> {
+        self.graph_tokens
+            .token(true)
+            .await
+            .map_err(|e| ConnectError::Api(e.into()))?;
+        Ok(())
+    }
+
+    fn graph_v1(&self) -> String {
+        format!(
+            "{}/v1.0",
+            self.settings.graph_url.as_deref().unwrap_or(DEFAULT_GRAPH_URL)
+        )
+    }
+
+    fn graph_beta(&self) -> String {
+        format!(
+            "{}/beta",
+            self.settings.graph_url.as_deref().unwrap_or(DEFAULT_GRAPH_URL)
+        )
+    }
+
+    fn dataverse_client(&self, env_url: &str) -> Result<Arc<ApiClient>, ApiError> {
+        let mut clients = self.dataverse.lock().expect("dataverse lock");
+        if let Some(c) = clients.get(env_url) {
+            return Ok(c.clone());
+        }
+        let tokens =
+            token_source(&self.settings, &self.secret, &format!("{env_url}/.default")).map_err(|e| match e {
+                ConnectError::Api(a) => a,
+                other => ApiError::Malformed {
+                    url: env_url.into(),
+                    reason: other.to_string(),
+                },
+            })?;
+        let pacing = Pacing {
+            max_rps: DEFAULT_DATAVERSE_RPS.min(self.pacing.max_rps),
+            ..self.pacing.clone()
+        };
+        let client = Arc::new(ApiClient::with_options(
+            Arc::new(tokens),
+            pacing,
+            self.stats.clone(),
+            HeaderMap::new(),
+        )?);
+        clients.insert(env_url.to_string(), client.clone());
+        Ok(client)
+    }
+
+    async fn fetch_resource(&self, short: &str, earlier: &Parts) -> Result<Fetched, ApiError> {
+        let v1 = self.graph_v1();
+        let beta = self.graph_beta();
+        match short {
+            "subscribed_skus" => graph_list(
+                &self.graph,
+                &format!("{v1}/subscribedSkus?$select=id,skuId,skuPartNumber,capabilityStatus,consumedUnits,prepaidUnits,servicePlans,appliesTo"),
+            )
+            .await,
+            "users" => graph_list(
+                &self.graph,
+                &format!("{v1}/users?$select=id,userPrincipalName,displayName,accountEnabled,userType,assignedPlans&$top=999"),
+            )
+            .await,
+            "copilot_limited_mode" => match self.graph.get_json(&format!("{v1}/copilot/admin/settings/limitedMode")).await {
+                Ok(r) => Ok(Fetched::Records(vec![r.body])),
+                Err(e) => delegated_only(e),
+            },
+            "copilot_policy_settings" => self.policy_settings(&beta).await,
+            "copilot_packages" => self.packages(&v1).await,
+            "agent_identities" => match collect_graph(
+                &self.graph,
+                &format!("{beta}/servicePrincipals/microsoft.graph.agentIdentity?$select=id,appId,displayName,createdDateTime,createdByAppId,agentIdentityBlueprintId,accountEnabled,servicePrincipalType,tags"),
+            )
+            .await
+            {
+                Err(ApiError::NotFound(m)) => Ok(Fetched::Gap(
+                    CoverageStatus::NotLicensed,
+                    format!("feature unavailable: Entra Agent ID is not available in this tenant or cloud ({m})"),
+                )),
+                other => other,
+            },
+            "service_principals" => graph_list(
+                &self.graph,
+                &format!("{v1}/servicePrincipals?$select={SP_SELECT}&$top=999"),
+            )
+            .await,
+            "app_role_assignments" => {
+                self.per_principal(earlier, &v1, "appRoleAssignments", "").await
+            }
+            "oauth2_permission_grants" => graph_list(&self.graph, &format!("{v1}/oauth2PermissionGrants")).await,
+            "service_principal_owners" => {
+                self.per_principal(earlier, &v1, "owners", "?$select=id,displayName,userPrincipalName,accountEnabled")
+                    .await
+            }
+            "permission_catalog" => self.permission_catalog(earlier, &v1).await,
+            "sharepoint_settings" => match self.graph.get_json(&format!("{v1}/admin/sharepoint/settings")).await {
+                Ok(r) => {
+                    // The docs' example wraps the entity in "value" (reference §2.6.1).
+                    let entity = match r.body.get("value") {
+                        Some(Value::Object(_)) => r.body["value"].clone(),
+                        _ => r.body,
+                    };
+                    Ok(Fetched::Records(vec![entity]))
+                }
+                Err(e) => Err(e),
+            },
+            "sensitivity_labels" => graph_list(
+                &self.graph,
+                &format!("{beta}/security/informationProtection/sensitivityLabels"),
+            )
+            .await,
+            "powerplatform_inventory" => self.powerplatform_inventory().await,
+            "environments" => {
+                let bap = self.settings.bap_url.as_deref().unwrap_or(DEFAULT_BAP_URL);
+                graph_list(
+                    &self.bap,
+                    &format!("{bap}/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01"),
+                )
+                .await
+            }
+            "copilot_studio_bots" => {
+                self.per_environment(earlier, |_| Some(format!("bots?$select={BOT_SELECT}")))
+                    .await
+            }
+            "copilot_studio_components" => {
+                self.per_environment(earlier, |_| {
+                    Some(format!("botcomponents?$select={COMPONENT_SELECT}&$filter={COMPONENT_FILTER}"))
+                })
+                .await
+            }
+            "copilot_studio_owners" => self.owners(earlier).await,
+            "copilot_studio_activity" => {
+                let since = (chrono::Utc::now() - chrono::Duration::days(ACTIVITY_DAYS)).format("%Y-%m-%dT%H:%M:%SZ");
+                // One aggregate per environment instead of every conversation (OData $apply).
+                self.per_environment(earlier, |_| {
+                    Some(format!(
+                        "conversationtranscripts?$apply=filter(createdon gt {since})/groupby((_bot_conversationtranscriptid_value),aggregate(createdon with max as lastconversation))"
+                    ))
+                })
+                .await
+            }
+            other => Err(ApiError::Status {
+                status: 400,
+                message: format!("unknown Microsoft 365 resource {other}"),
+            }),
+        }
+    }
+
+    /// Policy settings are delegated-only: the first refusal settles it for all of them.
+    async fn policy_settings(&self, beta: &str) -> Result<Fetched, ApiError> {
+        let mut records = Vec::new();
+        for id in POLICY_SETTING_IDS {
+            match self
+                .graph
+                .get_json(&format!("{beta}/copilot/admin/policySettings/{id}"))
+                .await
+            {
+                Ok(r) => records.push(r.body),
+                Err(ApiError::Forbidden(_)) | Err(ApiError::Unauthorized(_)) => {
+                    return Ok(Fetched::Gap(CoverageStatus::Unavailable, NEEDS_DELEGATED.into()))
+                }
+                // Group-scoped (422), unknown id (404) or preview errors: recorded per setting.
+                Err(ApiError::NotFound(m)) => {
+                    records.push(json!({"id": id, "@aispm.error": {"status": 404, "message": m}}))
+                }
+                Err(ApiError::Status { status, message }) if status < 500 || status == 502 => {
+                    records.push(json!({"id": id, "@aispm.error": {"status": status, "message": message}}))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Fetched::Records(records))
+    }
+
+    /// The agent inventory: the list, then each package's detail (manifests, who may use it)
+    /// through `$batch`. 403/404 mean no Agent 365 licence (addendum E2): feature unavailable.
+    async fn packages(&self, v1: &str) -> Result<Fetched, ApiError> {
+        let list = match client::collection(&self.graph, &format!("{v1}/copilot/admin/catalog/packages"), &[]).await {
+            Ok(l) => l,
+            Err(ApiError::Forbidden(m)) | Err(ApiError::NotFound(m)) => {
+                return Ok(Fetched::Gap(
+                    CoverageStatus::NotLicensed,
+                    format!("feature unavailable: the package API needs a Microsoft Agent 365 licence ({m})"),
+                ))
+            }
+            Err(e) => return Err(e),
+        };
+        let requests: Vec<(String, String)> = list
+            .iter()
+            .filter_map(|p| p.get("id").and_then(Value::as_str))
+            .map(|id| (id.to_string(), format!("/copilot/admin/catalog/packages/{id}")))
+            .collect();
+        let details = client::batch_get(&self.graph, v1, &requests).await?;
+        let mut records = Vec::new();
+        let mut failures = Vec::new();
+        for package in list {
+            let id = package
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            match details.get(&id) {
+                Some(Ok(detail)) => records.push(detail.clone()),
+                Some(Err(e)) => {
+                    failures.push(format!("{id}: {e}"));
+                    records.push(package);
+                }
+                None => records.push(package),
+            }
+        }
+        Ok(Fetched::Partial(records, failures))
+    }
+
+    /// Service principals whose grants and owners matter: everything not published by
+    /// Microsoft itself, and every agent identity.
+    fn principals_of_interest(earlier: &Parts) -> Result<Vec<String>, String> {
+        let sps = needed(earlier, "service_principals")?;
+        let mut ids: BTreeSet<String> = sps
+            .iter()
+            .filter(|sp| {
+                let owner = sp.get("appOwnerOrganizationId").and_then(Value::as_str).unwrap_or("");
+                !MICROSOFT_TENANTS.contains(&owner)
+            })
+            .filter_map(|sp| sp.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        if let Some(part) = earlier.get(&resource_name("agent_identities")) {
+            ids.extend(
+                part.records
+                    .iter()
+                    .filter_map(|a| a.get("id").and_then(Value::as_str).map(str::to_string)),
+            );
+        }
+        Ok(ids.into_iter().collect())
+    }
+
+    /// `/servicePrincipals/{id}/{relation}` for each principal of interest, through `$batch`;
+    /// each record is `{"servicePrincipalId": id, "value": [...]}`.
+    async fn per_principal(&self, earlier: &Parts, v1: &str, relation: &str, query: &str) -> Result<Fetched, ApiError> {
+        let ids = match Self::principals_of_interest(earlier) {
+            Ok(ids) => ids,
+            Err(gap) => return Ok(Fetched::Gap(CoverageStatus::Failed, gap)),
+        };
+        let requests: Vec<(String, String)> = ids
+            .iter()
+            .map(|id| (id.clone(), format!("/servicePrincipals/{id}/{relation}{query}")))
+            .collect();
+        let answers = client::batch_get(&self.graph, v1, &requests).await?;
+        let mut records = Vec::new();
+        let mut failures = Vec::new();
+        for (id, answer) in answers {
+            match answer {
+                Ok(body) => records.push(json!({
+                    "servicePrincipalId": id,
+                    "value": body.get("value").cloned().unwrap_or(json!([])),
+                })),
+                Err(e) => failures.push(format!("{id}: {e}")),
+            }
+        }
+        Ok(Fetched::Partial(records, failures))
+    }
+
+    /// Role and scope names of every API a principal holds app roles on, from the tenant's own
+    /// copy of that API's service principal (GUIDs are never hard-coded, reference §2.5.4).
+    async fn permission_catalog(&self, earlier: &Parts, v1: &str) -> Result<Fetched, ApiError> {
+        let assignments = match needed(earlier, "app_role_assignments") {
+            Ok(a) => a,
+            Err(gap) => return Ok(Fetched::Gap(CoverageStatus::Failed, gap)),
+        };
+        let resource_ids: BTreeSet<String> = assignments
+            .iter()
+            .flat_map(|r| r.get("value").and_then(Value::as_array).cloned().unwrap_or_default())
+            .filter_map(|a| a.get("resourceId").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let requests: Vec<(String, String)> = resource_ids
+            .iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    format!("/servicePrincipals/{id}?$select=id,appId,displayName,appRoles,oauth2PermissionScopes"),
+                )
+            })
+            .collect();
+        let answers = client::batch_get(&self.graph, v1, &requests).await?;
+        let mut records = Vec::new();
+        let mut failures = Vec::new();
+        for (id, answer) in answers {
+            match answer {
+                Ok(body) => records.push(body),
+                Err(e) => failures.push(format!("{id}: {e}")),
+            }
+        }
+        Ok(Fetched::Partial(records, failures))
+    }
+
+    /// The tenant-wide agent inventory refuses app-only tokens with 403 (addendum B1).
+    async fn powerplatform_inventory(&self) -> Result<Fetched, ApiError> {
+        let pp = self
+            .settings
+            .powerplatform_url
+            .as_deref()
+            .unwrap_or(DEFAULT_POWERPLATFORM_URL);
+        let body = json!({
+            "TableName": "PowerPlatformResources",
+            "Clauses": [
+                {"$type": "where", "FieldName": "type", "Operator": "==", "Values": ["'microsoft.copilotstudio/agents'"]},
+                {"$type": "project", "FieldList": ["id", "name", "type", "location", "properties"]}
+            ],
+            "Options": {"Top": 1000, "Skip": 0, "SkipToken": ""}
+        });
+        let url = format!("{pp}/resourcequery/resources/query?api-version=2024-10-01");
+        let mut records = Vec::new();
+        let mut request = body;
+        loop {
+            match self.powerplatform.send(Method::POST, &url, &[], Some(&request)).await {
+                Ok(r) => {
+                    records.extend(
+                        r.body
+                            .get("data")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default(),
+                    );
+                    match r
+                        .body
+                        .get("skipToken")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                    {
+                        Some(token) => request["Options"]["SkipToken"] = json!(token),
+                        None => return Ok(Fetched::Records(records)),
+                    }
+                }
+                Err(e) => return delegated_only(e),
+            }
+        }
+    }
+
+    /// Reads `path` from every environment's Dataverse; records carry the environment.
+    async fn per_environment(
+        &self,
+        earlier: &Parts,
+        path: impl Fn(&Value) -> Option<String>,
+    ) -> Result<Fetched, ApiError> {
+        let environments = match needed(earlier, "environments") {
+            Ok(e) => e,
+            Err(gap) => return Ok(Fetched::Gap(CoverageStatus::Failed, gap)),
+        };
+        let mut records = Vec::new();
+        let mut failures = Vec::new();
+        for env in environments {
+            // No Dataverse database, no Copilot Studio agents (addendum A2).
+            let Some(instance) = transform::environment_url(env) else {
+                continue;
+            };
+            let Some(path) = path(env) else { continue };
+            let env_id = env.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let api = self.dataverse_client(&instance)?;
+            let page = format!("odata.maxpagesize={}", self.page_size);
+            let url = format!("{instance}/api/data/v9.2/{path}");
+            match client::collection(&api, &url, &[("Prefer", page.as_str())]).await {
+                Ok(rows) => records.extend(rows.into_iter().map(|mut row| {
+                    row["@aispm.environment"] = json!(env_id);
+                    row
+                })),
+                Err(e @ (ApiError::Auth(_) | ApiError::Throttled { .. })) => {
+                    // A Dataverse audience the tenant refuses is one environment's problem.
+                    if matches!(e, ApiError::Throttled { .. }) {
+                        return Err(e);
+                    }
+                    failures.push(format!("environment {env_id}: {e}"));
+                }
+                Err(e) => failures.push(format!("environment {env_id}: {e}")),
+            }
+        }
+        Ok(Fetched::Partial(records, failures))
+    }
+
+    /// The Dataverse users who own the agents (owner ids are Dataverse ids, not Entra ids).
+    async fn owners(&self, earlier: &Parts) -> Result<Fetched, ApiError> {
+        let bots = match needed(earlier, "copilot_studio_bots") {
+            Ok(b) => b,
+            Err(gap) => return Ok(Fetched::Gap(CoverageStatus::Failed, gap)),
+        };
+        let mut by_env: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for bot in bots {
+            let env = bot
+                .get("@aispm.environment")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(owner) = bot.get("_ownerid_value").and_then(Value::as_str) {
+                by_env.entry(env.to_string()).or_default().insert(owner.to_string());
+            }
+        }
+        self.per_environment(earlier, |env| {
+            let id = env.get("name").and_then(Value::as_str).unwrap_or_default();
+            let owners = by_env.get(id)?;
+            let filter = owners
+                .iter()
+                .take(OWNER_CHUNK)
+                .map(|o| format!("systemuserid eq {o}"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            Some(format!(
+                "systemusers?$select=systemuserid,fullname,domainname,isdisabled,azureactivedirectoryobjectid&$filter={filter}"
+            ))
+        })
+        .await
+    }
+}
+
+/// What one resource read produced before it becomes a part.
+enum Fetched {
+    Records(Vec<Value>),
+    /// Records read, plus the sub-reads that failed (one environment, one batch item).
+    Partial(Vec<Value>, Vec<String>),
+    /// Nothing read, for a reason that is not an error of ours.
+    Gap(CoverageStatus, String),
+}
+
+async fn graph_list(api: &ApiClient, url: &str) -> Result<Fetched, ApiError> {
+    collect_graph(api, url).await
+}
+
+async fn collect_graph(api: &ApiClient, url: &str) -> Result<Fetched, ApiError> {
+    client::collection(api, url, &[]).await.map(Fetched::Records)
+}
+
+/// A 403 from an API Microsoft serves only to signed-in admins is a known gap, not a failure.
+fn delegated_only(error: ApiError) -> Result<Fetched, ApiError> {
+    match error {
+        ApiError::Forbidden(_) | ApiError::Unauthorized(_) => {
+            Ok(Fetched::Gap(CoverageStatus::Unavailable, NEEDS_DELEGATED.into()))
+        }
+        other => Err(other),
+    }
+}
+
+/// The records of an earlier resource this one depends on; a dependency that was not
+/// collected makes this read a gap, not an empty success.
+fn needed<'a>(earlier: &'a Parts, short: &str) -> Result<&'a [Value], String> {
+    let name = resource_name(short);
+    match earlier.get(&name) {
+        Some(p) if p.coverage.status == CoverageStatus::Collected => Ok(&p.records),
+        _ => Err(format!("not read: it needs {name}, which was not collected")),
+    }
+}
+
+fn token_source(settings: &Settings, secret: &str, scope: &str) -> Result<OAuthTokenSource, ConnectError> {
+    let login = settings.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL);
+    OAuthTokenSource::new(
+        &format!("{login}/{}/oauth2/v2.0/token", settings.directory_id),
+        &settings.client_id,
+        ClientSecret::new(secret.to_string()),
+        Grant::ClientCredentials {
+            scope: Some(scope.to_string()),
+        },
+    )
+    .map_err(|e| ConnectError::Api(e.into()))
+}
+
+impl Collector for M365 {
+    fn provider(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn resources(&self) -> Vec<String> {
+        RESOURCES.iter().map(|r| resource_name(r)).collect()
+    }
+
+    fn fetch<'a>(&'a self, resource: &'a str, earlier: &'a Parts) -> BoxFuture<'a, Result<ResourcePart, ApiError>> {
+        Box::pin(async move {
+            let short = resource.strip_prefix("m365.").unwrap_or(resource);
+            let before = self.stats.requests();
+            let fetched = self.fetch_resource(short, earlier).await;
+            let requests = self.stats.requests() - before;
+            let coverage = |status, records: usize, error: Option<String>| Coverage {
+                resource: resource.to_string(),
+                status,
+                evidence: if status == CoverageStatus::Collected {
+                    Evidence::Api
+                } else {
+                    Evidence::Unavailable
+                },
+                requests,
+                records: records as u64,
+                error,
+            };
+            match fetched {
+                Ok(Fetched::Records(records)) => Ok(ResourcePart {
+                    coverage: coverage(CoverageStatus::Collected, records.len(), None),
+                    records,
+                }),
+                // Some sub-reads failed: keep what was read, but do not call it complete.
+                Ok(Fetched::Partial(records, failures)) if failures.is_empty() => Ok(ResourcePart {
+                    coverage: coverage(CoverageStatus::Collected, records.len(), None),
+                    records,
+                }),
+                Ok(Fetched::Partial(records, failures)) => {
+                    let status = if failures.iter().all(|f| f.contains("403")) {
+                        CoverageStatus::Forbidden
+                    } else {
+                        CoverageStatus::Failed
+                    };
+                    Ok(ResourcePart {
+                        coverage: coverage(
+                            status,
+                            records.len(),
+                            Some(format!("partly read: {}", failures.join("; "))),
+                        ),
+                        records,
+                    })
+                }
+                Ok(Fetched::Gap(status, reason)) => Ok(ResourcePart {
+                    records: Vec::new(),
+                    coverage: coverage(status, 0, Some(reason)),
+                }),
+                // Credentials refused or throttled past patience: the scan cannot go on now.
+                Err(e @ (ApiError::Auth(_) | ApiError::Throttled { .. })) => Err(e),
+                Err(e) => Ok(ResourcePart::failed(resource, &e, requests)),
+            }
+        })
+    }
+
+    fn transform(&self, parts: &Parts, connection_id: &str, collected_at: &str) -> Inventory {
+        transform::inventory(parts, &self.settings.directory_id, connection_id, collected_at)
+    }
+
+    fn stats(&self) -> Arc<RequestStats> {
+        self.stats.clone()
+    }
+}

@@ -80,6 +80,61 @@ pub struct TenantArg {
 pub enum ConnectCommand {
     /// ServiceNow (Now Assist, AI Agent Studio) through an OAuth app registry.
     Servicenow(ServiceNowArgs),
+    /// Microsoft 365 Copilot, Copilot Studio and Entra apps through an app registration
+    /// (client credentials, read-only application permissions; see the README).
+    M365(M365Args),
+}
+
+#[derive(Args, Debug)]
+pub struct M365Args {
+    /// The tenant's slug (see `aispm tenant add`).
+    #[arg(long)]
+    pub tenant: String,
+    /// The Entra tenant (directory) id, a GUID.
+    #[arg(long, value_parser = parse_guid)]
+    pub directory_id: String,
+    /// The app registration's application (client) id.
+    #[arg(long)]
+    pub client_id: String,
+    /// Name of the environment variable holding the client secret.
+    #[arg(long, required_unless_present = "client_secret_file")]
+    pub client_secret_env: Option<String>,
+    /// File holding the client secret.
+    #[arg(long, conflicts_with = "client_secret_env")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Entra sign-in host (sovereign clouds: https://login.microsoftonline.us, ...).
+    #[arg(long, default_value = "https://login.microsoftonline.com")]
+    pub login_url: String,
+    /// Microsoft Graph host (GCC High: https://graph.microsoft.us, DoD: https://dod-graph.microsoft.us).
+    #[arg(long, default_value = "https://graph.microsoft.com")]
+    pub graph_url: String,
+    /// Power Platform admin (BAP) API host; Dataverse environments are found through it.
+    #[arg(long, default_value = "https://api.bap.microsoft.com")]
+    pub bap_url: String,
+    /// Power Platform API host (its inventory API needs a signed-in admin; reported as unavailable).
+    #[arg(long, default_value = "https://api.powerplatform.com")]
+    pub powerplatform_url: String,
+    /// Graph requests per second (default 20; BAP and Dataverse never go faster than this).
+    #[arg(long, value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+}
+
+fn parse_guid(text: &str) -> Result<String, String> {
+    let ok = text.len() == 36
+        && text.chars().enumerate().all(|(i, c)| {
+            if [8, 13, 18, 23].contains(&i) {
+                c == '-'
+            } else {
+                c.is_ascii_hexdigit()
+            }
+        });
+    if ok {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "{text:?} is not a directory id (a GUID like 8a1b2c3d-0000-4000-8000-00000000d1d1)"
+        ))
+    }
 }
 
 #[derive(Args, Debug)]

@@ -4,7 +4,7 @@
 
 use crate::{app, output};
 use anyhow::{Context, Result};
-use connectors::servicenow;
+use connectors::{m365, servicenow};
 use sandbox::servicenow::{scenarios, SimConfig};
 use schemas::FindingStatus;
 use std::collections::BTreeMap;
@@ -49,6 +49,29 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     let id = app::connect(&rt, tenant, "servicenow", &sim.base_url, settings, secrets).await?;
     eprintln!("connected ServiceNow as connection {id}");
 
+    // Microsoft 365: one simulator plays login, Graph, BAP, the Power Platform API and Dataverse.
+    let ms_config = sandbox::m365::SimConfig::default();
+    let ms = sandbox::m365::start(ms_config.clone(), sandbox::m365::scenarios::risky(), 0)
+        .await
+        .context("cannot start the Microsoft 365 simulator")?;
+    eprintln!("Microsoft 365 simulator (scenario risky) on {}", ms.base_url);
+    let base = &ms.base_url;
+    let settings = m365::Settings {
+        directory_id: ms_config.directory_id.clone(),
+        client_id: ms_config.client_id.clone(),
+        login_url: Some(format!("{base}/login")),
+        graph_url: Some(format!("{base}/graph")),
+        bap_url: Some(format!("{base}/bap")),
+        powerplatform_url: Some(format!("{base}/pp")),
+        max_rps: Some(50.0),
+        ..Default::default()
+    }
+    .to_value();
+    let secrets = BTreeMap::from([(m365::CLIENT_SECRET.to_string(), ms_config.client_secret.clone())]);
+    let label = format!("Microsoft 365 {}", ms_config.directory_id);
+    let id = app::connect(&rt, tenant, m365::PROVIDER, &label, settings, secrets).await?;
+    eprintln!("connected Microsoft 365 as connection {id}");
+
     let scans = app::start_scan(&rt, tenant).await?;
     eprintln!("scanning through the queue:");
     let outcome = app::wait_for_scans(rt.clone(), tenant, &scans, Duration::from_secs(120)).await?;
@@ -84,5 +107,6 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
         out.display()
     );
     drop(sim);
+    drop(ms);
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ mod output;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use cli::*;
-use connectors::servicenow;
+use connectors::{m365, servicenow};
 use schemas::FindingStatus;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -120,6 +120,39 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             .await?;
             println!("{id}");
             eprintln!("connected ServiceNow {} to tenant {}", a.instance_url, a.tenant);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Connect(ConnectCommand::M365(a)) => {
+            let rt = app::open(db, &data_dir).await?;
+            let secret = app::read_secret(
+                a.client_secret_env.as_deref(),
+                a.client_secret_file.as_deref(),
+                "client secret",
+            )?;
+            for (flag, value) in [
+                ("--login-url", &a.login_url),
+                ("--graph-url", &a.graph_url),
+                ("--bap-url", &a.bap_url),
+                ("--powerplatform-url", &a.powerplatform_url),
+            ] {
+                url::Url::parse(value).with_context(|| format!("{flag} {value:?} is not a URL"))?;
+            }
+            let settings = m365::Settings {
+                directory_id: a.directory_id.clone(),
+                client_id: a.client_id.clone(),
+                login_url: Some(a.login_url.clone()),
+                graph_url: Some(a.graph_url.clone()),
+                bap_url: Some(a.bap_url.clone()),
+                powerplatform_url: Some(a.powerplatform_url.clone()),
+                max_rps: a.max_rps,
+                ..Default::default()
+            }
+            .to_value();
+            let secrets = BTreeMap::from([(m365::CLIENT_SECRET.to_string(), secret)]);
+            let label = format!("Microsoft 365 {}", a.directory_id);
+            let id = app::connect(&rt, &a.tenant, m365::PROVIDER, &label, settings, secrets).await?;
+            println!("{id}");
+            eprintln!("connected {label} to tenant {}", a.tenant);
             Ok(ExitCode::SUCCESS)
         }
         Command::Connections(a) => {

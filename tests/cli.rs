@@ -413,3 +413,154 @@ async fn rules_list_and_validate() {
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("already defined"), "{}", text(&out.stderr));
 }
+
+async fn connect_m365(e: &Env, base: &str, extra: &[&str]) -> Output {
+    let config = sandbox::m365::SimConfig::default();
+    let (login, graph, bap, pp) = (
+        format!("{base}/login"),
+        format!("{base}/graph"),
+        format!("{base}/bap"),
+        format!("{base}/pp"),
+    );
+    let mut args = vec![
+        "connect",
+        "m365",
+        "--tenant",
+        "acme",
+        "--directory-id",
+        &config.directory_id,
+        "--client-id",
+        &config.client_id,
+        "--client-secret-env",
+        "M365_SECRET",
+        "--login-url",
+        &login,
+        "--graph-url",
+        &graph,
+        "--bap-url",
+        &bap,
+        "--powerplatform-url",
+        &pp,
+    ];
+    args.extend_from_slice(extra);
+    e.cmd(&args)
+        .env("M365_SECRET", &config.client_secret)
+        .output()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servicenow_and_m365_in_one_tenant_end_to_end() {
+    let e = env("m365", None);
+    let sn = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    let ms = sandbox::m365::start(
+        sandbox::m365::SimConfig::default(),
+        sandbox::m365::scenarios::risky(),
+        0,
+    )
+    .await
+    .unwrap();
+    e.run(&["tenant", "add", "acme"]).await;
+    assert!(connect(&e, &sn.base_url, &["--max-rps", "100"]).await.status.success());
+    let out = connect_m365(&e, &ms.base_url, &["--max-rps", "100"]).await;
+    assert!(out.status.success(), "connect m365: {}", text(&out.stderr));
+    let out = e.run(&["scan", "--tenant", "acme", "--wait"]).await;
+    assert!(out.status.success(), "scan: {}", text(&out.stderr));
+    let out = e.run(&["findings", "--tenant", "acme", "--format", "json"]).await;
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<String> = finding_schema().iter_errors(&findings).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let ids: std::collections::BTreeSet<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.iter().all(|id| id.starts_with("M365-") || id.starts_with("XPATH-")),
+        "{ids:?}"
+    );
+    for expected in ["M365-AGT-001", "M365-APP-002", "M365-PATH-001", "M365-PATH-002"] {
+        assert!(ids.contains(expected), "{expected} in {ids:?}");
+    }
+    // The delegated-only reads are reported as gaps in the report, never as passes.
+    let out = e
+        .run(&["report", "--tenant", "acme", "--out", e.dir.to_str().unwrap()])
+        .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read_to_string(e.dir.join("report.md")).unwrap();
+    assert!(report.contains("needs delegated admin sign-in"), "{report}");
+    let db = std::fs::read(e.dir.join("aispm.db")).unwrap();
+    let secret = sandbox::m365::SimConfig::default().client_secret;
+    assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn m365_mistakes_get_one_line_errors() {
+    let e = env("m365-errors", None);
+    let ms = sandbox::m365::start(
+        sandbox::m365::SimConfig::default(),
+        sandbox::m365::scenarios::clean(),
+        0,
+    )
+    .await
+    .unwrap();
+    e.run(&["tenant", "add", "acme"]).await;
+    let mut wrong = e.cmd(&[
+        "connect",
+        "m365",
+        "--tenant",
+        "acme",
+        "--directory-id",
+        &sandbox::m365::SimConfig::default().directory_id,
+        "--client-id",
+        "aispm-sandbox-app",
+        "--client-secret-env",
+        "WRONG",
+        "--login-url",
+        &format!("{}/login", ms.base_url),
+        "--graph-url",
+        &format!("{}/graph", ms.base_url),
+    ]);
+    let out = wrong.env("WRONG", "not-the-secret-abc").output().await.unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("invalid_client"), "{err}");
+    assert!(!err.contains("not-the-secret-abc"), "{err}");
+    let base = ms.base_url.clone();
+    let args = |directory: &str, graph: &str| -> Vec<String> {
+        [
+            "connect",
+            "m365",
+            "--tenant",
+            "acme",
+            "--directory-id",
+            directory,
+            "--client-id",
+            "x",
+            "--client-secret-env",
+            "M365_SECRET",
+            "--graph-url",
+            graph,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let good_directory = sandbox::m365::SimConfig::default().directory_id;
+    for (args, needle) in [
+        (args("contoso", &format!("{base}/graph")), "not a directory id"),
+        (args(&good_directory, "not a url"), "--graph-url"),
+    ] {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = e.cmd(&refs).env("M365_SECRET", "s").output().await.unwrap();
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}

@@ -352,14 +352,14 @@ fn outcomes(rules: &RuleSet, inv: &Inventory, rule: &str) -> Vec<(String, Outcom
         .collect()
 }
 
+type Fixture = fn() -> Inventory;
+
 /// Every case with the fixture it breaks.
-fn all_cases() -> Vec<(&'static str, fn() -> Inventory, Break)> {
-    let servicenow = cases()
-        .into_iter()
-        .map(|(id, b)| (id, hardened as fn() -> Inventory, b));
+fn all_cases() -> Vec<(&'static str, Fixture, Break)> {
+    let servicenow = cases().into_iter().map(|(id, b)| (id, hardened as Fixture, b));
     let m365 = m365_cases()
         .into_iter()
-        .map(|(id, b)| (id, hardened_m365 as fn() -> Inventory, b));
+        .map(|(id, b)| (id, hardened_m365 as Fixture, b));
     servicenow.chain(m365).collect()
 }
 

@@ -357,7 +357,7 @@ fn authorize(s: &mut SimState, headers: &HeaderMap, audience: &str) -> Result<()
 fn throttled(s: &mut SimState) -> Option<Answer> {
     s.counter += 1;
     let every = s.config.throttle_every?;
-    if every == 0 || s.counter % every != 0 {
+    if every == 0 || !s.counter.is_multiple_of(every) {
         return None;
     }
     s.stats.throttled += 1;

@@ -307,7 +307,7 @@ impl M365 {
             },
             "copilot_policy_settings" => self.policy_settings(&beta).await,
             "copilot_packages" => self.packages(&v1).await,
-            "agent_identities" => match collect_graph(
+            "agent_identities" => match graph_list(
                 &self.graph,
                 &format!("{beta}/servicePrincipals/microsoft.graph.agentIdentity?$select=id,appId,displayName,createdDateTime,createdByAppId,agentIdentityBlueprintId,accountEnabled,servicePrincipalType,tags"),
             )
@@ -420,7 +420,9 @@ impl M365 {
             Err(ApiError::Forbidden(m)) | Err(ApiError::NotFound(m)) => {
                 return Ok(Fetched::Gap(
                     CoverageStatus::NotLicensed,
-                    format!("feature unavailable: the package API needs a Microsoft Agent 365 licence ({m})"),
+                    format!(
+                        "feature unavailable: the package API needs a Microsoft Agent 365 licence (and CopilotPackages.Read.All) ({m})"
+                    ),
                 ))
             }
             Err(e) => return Err(e),
@@ -602,13 +604,9 @@ impl M365 {
                     row["@aispm.environment"] = json!(env_id);
                     row
                 })),
-                Err(e @ (ApiError::Auth(_) | ApiError::Throttled { .. })) => {
-                    // A Dataverse audience the tenant refuses is one environment's problem.
-                    if matches!(e, ApiError::Throttled { .. }) {
-                        return Err(e);
-                    }
-                    failures.push(format!("environment {env_id}: {e}"));
-                }
+                Err(e @ ApiError::Throttled { .. }) => return Err(e),
+                // A refused Dataverse audience or a missing application user is one
+                // environment's problem, reported by name.
                 Err(e) => failures.push(format!("environment {env_id}: {e}")),
             }
         }
@@ -658,10 +656,6 @@ enum Fetched {
 }
 
 async fn graph_list(api: &ApiClient, url: &str) -> Result<Fetched, ApiError> {
-    collect_graph(api, url).await
-}
-
-async fn collect_graph(api: &ApiClient, url: &str) -> Result<Fetched, ApiError> {
     client::collection(api, url, &[]).await.map(Fetched::Records)
 }
 

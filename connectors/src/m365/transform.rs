@@ -433,7 +433,7 @@ fn service_principals(parts: &Parts, directory_id: &str, inv: &mut Inventory) {
                 "account_enabled": sp.get("accountEnabled").and_then(Value::as_bool).unwrap_or(true),
                 "agent_identity": is_agent_identity,
                 // Whether each signal could be read for this principal (else rules say unknown).
-                "app_roles_known": assignments_read && catalog_read && (microsoft || assignments.contains_key(id)),
+                "app_roles_known": assignments_read && catalog_read && assignments.contains_key(id),
                 "unresolved_app_roles": unresolved,
                 "app_permissions": app_permissions,
                 "grants_known": grants_read,
@@ -1129,4 +1129,184 @@ fn copilot_itself(parts: &Parts, seats: i64, inv: &mut Inventory) {
         unauthenticated: true,
         attributes: Default::default(),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    //! On the reference's own samples (shared/saas-apis/m365-copilot.md §2, addendum C2).
+    use super::*;
+    use crate::ResourcePart;
+
+    fn part(short: &str, records: Value) -> (String, ResourcePart) {
+        let records: Vec<Value> = serde_json::from_value(records).unwrap();
+        (
+            resource_name(short),
+            ResourcePart {
+                coverage: Coverage {
+                    resource: resource_name(short),
+                    status: CoverageStatus::Collected,
+                    evidence: Evidence::Api,
+                    requests: 1,
+                    records: records.len() as u64,
+                    error: None,
+                },
+                records,
+            },
+        )
+    }
+
+    fn sample() -> Parts {
+        let sp = json!({
+            "id": "8e881353-1735-45af-af21-ee1344582a4d", "appId": "3b0d6a52-1c44-4c8e-a2f1-7e9a44b1d0c2",
+            "displayName": "Acme AI Meeting Assistant", "servicePrincipalType": "Application",
+            "appOwnerOrganizationId": "2a6f9d1e-77c3-4b0a-9f55-1c2e3d4b5a60", "publisherName": "Acme AI Inc",
+            "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
+            "accountEnabled": true, "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
+            "appRoleAssignmentRequired": false, "signInAudience": "AzureADMultipleOrgs"
+        });
+        let graph = json!({"id": "fea94d6d-b5bf-44d2-a887-4f72a8d74f44", "appId": "00000003-0000-0000-c000-000000000000",
+            "displayName": "Microsoft Graph", "appRoles": [
+                {"id": "332a536c-c7ef-4017-ab91-336970924f0d", "value": "Sites.Read.All"},
+                {"id": "e2a3a72e-5f79-4c64-b1b1-878b674786c9", "value": "Mail.ReadWrite"}]});
+        Parts::from([
+            part("service_principals", json!([sp])),
+            part(
+                "app_role_assignments",
+                json!([{
+                "servicePrincipalId": "8e881353-1735-45af-af21-ee1344582a4d",
+                "value": [
+                    {"id": "a1", "appRoleId": "332a536c-c7ef-4017-ab91-336970924f0d", "principalId": "8e881353-1735-45af-af21-ee1344582a4d",
+                     "resourceDisplayName": "Microsoft Graph", "resourceId": "fea94d6d-b5bf-44d2-a887-4f72a8d74f44"},
+                    {"id": "a2", "appRoleId": "e2a3a72e-5f79-4c64-b1b1-878b674786c9", "principalId": "8e881353-1735-45af-af21-ee1344582a4d",
+                     "resourceDisplayName": "Microsoft Graph", "resourceId": "fea94d6d-b5bf-44d2-a887-4f72a8d74f44"},
+                    {"id": "a3", "appRoleId": "00000000-0000-0000-0000-00000000abcd", "principalId": "8e881353-1735-45af-af21-ee1344582a4d",
+                     "resourceDisplayName": "Custom API", "resourceId": "11111111-2222-3333-4444-555555555555"}
+                ]}]),
+            ),
+            part("permission_catalog", json!([graph])),
+            part(
+                "oauth2_permission_grants",
+                json!([
+                {"id": "g1", "clientId": "8e881353-1735-45af-af21-ee1344582a4d", "consentType": "AllPrincipals", "principalId": null,
+                 "resourceId": "fea94d6d-b5bf-44d2-a887-4f72a8d74f44", "scope": "openid profile offline_access User.Read Files.Read.All Sites.Read.All Mail.Read Chat.Read"},
+                {"id": "g2", "clientId": "8e881353-1735-45af-af21-ee1344582a4d", "consentType": "Principal", "principalId": "4db02e4b-d144-400e-b194-53253a34c5be",
+                 "resourceId": "fea94d6d-b5bf-44d2-a887-4f72a8d74f44", "scope": "User.Read Calendars.Read"}]),
+            ),
+            part(
+                "environments",
+                json!([{"name": "8d2c6a11-40f2-4b8e-9d36-0b2a6e7c9f10", "properties": {
+                "displayName": "Contoso", "linkedEnvironmentMetadata": {"instanceUrl": "https://org0fadb1dd.crm.dynamics.com/"}}}]),
+            ),
+            part(
+                "copilot_studio_bots",
+                json!([{
+                "botid": "b4dc0143-cbda-f011-8543-000d3a5ae560", "name": "HR Helper", "schemaname": "cr5e3_hrHelper",
+                "authenticationmode": 1, "authenticationtrigger": 0, "accesscontrolpolicy": 0, "authorizedsecuritygroupids": null,
+                "publishedon": "2026-02-20T16:02:11Z", "statecode": 0, "statuscode": 1,
+                "_ownerid_value": "a1e0c3d2-7b64-4f2a-8c11-2d9e6b5a4f30", "runtimeprovider": 0,
+                "@aispm.environment": "8d2c6a11-40f2-4b8e-9d36-0b2a6e7c9f10"}]),
+            ),
+            part(
+                "copilot_studio_components",
+                json!([
+                {"botcomponentid": "215b8870-36f5-426e-b341-8abd0a287b5f", "name": "HR policies site", "componenttype": 16,
+                 "data": "kind: KnowledgeSourceConfiguration\nsource:\n  kind: SharePointSearchSource\n  site: https://contoso.sharepoint.com/sites/HR\n",
+                 "statecode": 0, "_parentbotid_value": "b4dc0143-cbda-f011-8543-000d3a5ae560"},
+                {"botcomponentid": "7c0b7a10-1f2e-4d61-a9a4-0e7d3c2b1a55", "name": "Send email", "componenttype": 9,
+                 "data": "kind: TaskDialog\nmodelDisplayName: Send email\naction:\n  kind: InvokeConnectorTaskAction\n  connectionReference: cr5e3_hrHelper.shared_office365.abc\n  operationId: SendEmailV2\n  connectionProperties: { mode: Maker }\n",
+                 "statecode": 0, "_parentbotid_value": "b4dc0143-cbda-f011-8543-000d3a5ae560"}]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn app_roles_resolve_through_the_tenants_own_catalogue() {
+        let inv = inventory(&sample(), "tenant-guid", "c", "2026-11-25T00:00:00Z");
+        let sp = inv
+            .principals
+            .iter()
+            .find(|p| p.name == "Acme AI Meeting Assistant")
+            .unwrap();
+        assert_eq!(sp.roles, vec!["Mail.ReadWrite", "Sites.Read.All"]);
+        assert_eq!(
+            sp.attributes["unresolved_app_roles"],
+            json!(["00000000-0000-0000-0000-00000000abcd"])
+        );
+        assert_eq!(sp.attributes["ai"], json!(true), "\"ai meeting\" is on the vendor list");
+        assert_eq!(sp.attributes["third_party"], json!(true));
+        assert_eq!(sp.attributes["user_consent_count"], json!(1));
+        let tenant_wide = sp.attributes["tenant_wide_scopes"].as_array().unwrap();
+        assert!(tenant_wide.contains(&json!("Files.Read.All")) && tenant_wide.contains(&json!("offline_access")));
+        // Application roles and tenant-wide scopes become grants on the stores they reach.
+        assert!(inv
+            .grants
+            .iter()
+            .any(|g| g.target == ALL_CONTENT && g.consent.as_deref() == Some("application")));
+        assert!(inv
+            .grants
+            .iter()
+            .any(|g| g.target == MAILBOXES && g.level == Level::Write));
+        // Owners were not read: unknown, not "no owners".
+        assert_eq!(sp.attributes["owners_known"], json!(false));
+    }
+
+    #[test]
+    fn copilot_studio_bot_with_no_auth_and_maker_action() {
+        let inv = inventory(&sample(), "tenant-guid", "c", "2026-11-25T00:00:00Z");
+        let bot = inv.agents.iter().find(|a| a.name == "HR Helper").unwrap();
+        assert_eq!(bot.audience, vec![ANONYMOUS]);
+        assert_eq!(bot.identity, RunIdentity::Fixed);
+        assert_eq!(bot.attributes["environment_name"], json!("Contoso"));
+        assert_eq!(bot.attributes["maker_credential_actions"], json!(["Send email"]));
+        assert_eq!(bot.attributes["owner_state"], json!("unknown"), "owners part absent");
+        assert_eq!(bot.knowledge, vec!["m365:site:https://contoso.sharepoint.com/sites/hr"]);
+        let action = inv.tools.iter().find(|t| t.kind == "connector_action").unwrap();
+        assert_eq!(action.capabilities, vec![Capability::SendExternal]);
+        assert_eq!(action.attributes["connector"], json!("shared_office365"));
+        assert_eq!(action.attributes["credentials"], json!("maker"));
+    }
+
+    #[test]
+    fn legacy_and_unknown_values_degrade_to_unknown() {
+        let mut parts = sample();
+        let bots = parts.get_mut(&resource_name("copilot_studio_bots")).unwrap();
+        bots.records[0]["authenticationmode"] = json!(0);
+        let comps = parts.get_mut(&resource_name("copilot_studio_components")).unwrap();
+        comps.records[1]["data"] =
+            json!("kind: TaskDialog\naction:\n  kind: InvokeConnectorTaskAction\n  operationId: GetItems\n");
+        parts.extend([part(
+            "sensitivity_labels",
+            json!([{"id": "l1", "name": "General", "isActive": true}]),
+        )]);
+        let inv = inventory(&parts, "tenant-guid", "c", "2026-11-25T00:00:00Z");
+        let bot = inv.agents.iter().find(|a| a.name == "HR Helper").unwrap();
+        assert!(bot.audience_unknown, "mode 0 is not knowable");
+        assert_eq!(bot.attributes["unknown_credential_actions"], json!(["Send email"]));
+        let protecting = inv
+            .settings
+            .iter()
+            .find(|s| s.key == "m365.sensitivity_labels.protecting")
+            .unwrap();
+        assert_eq!(protecting.value, Value::Null, "labels without hasProtection: unknown");
+    }
+
+    #[test]
+    fn environments_without_dataverse_have_no_url() {
+        assert_eq!(
+            environment_url(
+                &json!({"properties": {"linkedEnvironmentMetadata": {"instanceUrl": "https://org0fadb1dd.crm.dynamics.com/"}}})
+            ),
+            Some("https://org0fadb1dd.crm.dynamics.com".into())
+        );
+        assert_eq!(
+            environment_url(&json!({"properties": {"linkedEnvironmentMetadata": null}})),
+            None
+        );
+    }
+
+    #[test]
+    fn copilot_is_modelled_only_where_seats_exist() {
+        let inv = inventory(&sample(), "tenant-guid", "c", "2026-11-25T00:00:00Z");
+        assert!(!inv.agents.iter().any(|a| a.kind == "m365_copilot"));
+    }
 }

@@ -153,7 +153,8 @@ pub struct M365 {
     /// Dataverse clients by environment URL, each with its own audience, made on first use.
     dataverse: Mutex<HashMap<String, Arc<ApiClient>>>,
     graph_tokens: Arc<OAuthTokenSource>,
-    secret: String,
+    /// Kept for the Dataverse audiences found during a scan (redacted by its `Debug`).
+    secret: ClientSecret,
     stats: Arc<RequestStats>,
     page_size: usize,
     pacing: Pacing,
@@ -232,7 +233,7 @@ impl M365 {
             powerplatform,
             dataverse: Mutex::new(HashMap::new()),
             graph_tokens,
-            secret,
+            secret: ClientSecret::new(secret),
             stats,
             pacing,
         })
@@ -267,7 +268,7 @@ impl M365 {
             return Ok(c.clone());
         }
         let tokens =
-            token_source(&self.settings, &self.secret, &format!("{env_url}/.default")).map_err(|e| match e {
+            token_source(&self.settings, self.secret.secret(), &format!("{env_url}/.default")).map_err(|e| match e {
                 ConnectError::Api(a) => a,
                 other => ApiError::Malformed {
                     url: env_url.into(),

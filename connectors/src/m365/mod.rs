@@ -267,14 +267,15 @@ impl M365 {
         if let Some(c) = clients.get(env_url) {
             return Ok(c.clone());
         }
-        let tokens =
-            token_source(&self.settings, self.secret.secret(), &format!("{env_url}/.default")).map_err(|e| match e {
+        let tokens = token_source(&self.settings, self.secret.secret(), &format!("{env_url}/.default")).map_err(
+            |e| match e {
                 ConnectError::Api(a) => a,
                 other => ApiError::Malformed {
                     url: env_url.into(),
                     reason: other.to_string(),
                 },
-            })?;
+            },
+        )?;
         let pacing = Pacing {
             max_rps: DEFAULT_DATAVERSE_RPS.min(self.pacing.max_rps),
             ..self.pacing.clone()

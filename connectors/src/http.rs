@@ -150,10 +150,6 @@ impl ApiClient {
         })
     }
 
-    pub fn pacing(&self) -> &Pacing {
-        &self.pacing
-    }
-
     /// GETs `url` with a bearer token and returns the JSON body.
     pub async fn get_json(&self, url: &str) -> Result<ApiResponse, ApiError> {
         self.send(reqwest::Method::GET, url, &[], None).await
@@ -237,21 +233,8 @@ impl ApiClient {
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
-                    let hinted = wait_hint(&headers);
-                    if attempt > self.pacing.max_retries || hinted.is_some_and(|w| w > self.pacing.max_wait) {
-                        return Err(ApiError::Throttled {
-                            status: status.as_u16(),
-                            attempts: attempt,
-                            retry_after: hinted,
-                        });
-                    }
+                    let wait = self.throttle_wait(status.as_u16(), attempt, wait_hint(&headers))?;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    // The server's hint, plus a little jitter so parallel workers do not all
-                    // return at the same instant; without a hint, exponential backoff.
-                    let wait = match hinted {
-                        Some(w) => w + jitter(Duration::from_millis(250)),
-                        None => self.backoff(attempt),
-                    };
                     tokio::time::sleep(wait).await;
                 }
                 s if s.is_server_error() => {
@@ -273,6 +256,25 @@ impl ApiClient {
                 }
             }
         }
+    }
+
+    /// How long to wait before the `attempt`-th retry of a throttled request: the server's hint
+    /// plus a little jitter (so parallel workers do not all return at the same instant), else
+    /// exponential backoff. Past `max_retries`, or when the hint exceeds `max_wait`, gives up
+    /// with [`ApiError::Throttled`] so the job can be parked. Shared by plain requests and the
+    /// items of a vendor's batch requests.
+    pub fn throttle_wait(&self, status: u16, attempt: u32, hinted: Option<Duration>) -> Result<Duration, ApiError> {
+        if attempt > self.pacing.max_retries || hinted.is_some_and(|w| w > self.pacing.max_wait) {
+            return Err(ApiError::Throttled {
+                status,
+                attempts: attempt,
+                retry_after: hinted,
+            });
+        }
+        Ok(match hinted {
+            Some(w) => w + jitter(Duration::from_millis(250)),
+            None => self.backoff(attempt),
+        })
     }
 
     /// Slows down to `budget_share` of an advertised hourly limit when that is below our rate.

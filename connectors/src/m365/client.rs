@@ -146,20 +146,10 @@ pub async fn batch_get(
                 break;
             }
             attempt += 1;
-            let pacing = api.pacing();
-            if attempt > pacing.max_retries || wait.is_some_and(|w| w > pacing.max_wait) {
-                return Err(ApiError::Throttled {
-                    status: 429,
-                    attempts: attempt,
-                    retry_after: wait,
-                });
-            }
+            // The same policy as a plain throttled request, on the longest item hint.
+            let pause = api.throttle_wait(429, attempt, wait)?;
             api.stats.retries.fetch_add(retry.len() as u64, Ordering::Relaxed);
-            let backoff = pacing
-                .base_backoff
-                .saturating_mul(1 << attempt.min(5))
-                .min(pacing.max_backoff);
-            tokio::time::sleep(wait.unwrap_or(backoff)).await;
+            tokio::time::sleep(pause).await;
             pending = retry;
         }
     }

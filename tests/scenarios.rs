@@ -2,7 +2,7 @@
 //! each vendor's `risky` makes every built-in rule of that vendor fail at least once; `clean`
 //! makes none fail and leaves nothing unassessed.
 
-use connectors::{collector, ConnectionSpec, Parts};
+use connectors::{collector, read_all, ConnectionSpec};
 use engine::{evaluate, Outcome, RuleSet};
 use sandbox::servicenow::{self, scenarios, SimConfig};
 use serde_json::json;
@@ -17,20 +17,18 @@ async fn inventory(tables: sandbox::servicenow::Tables) -> schemas::Inventory {
         settings: json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": 500.0}),
         secrets: [("client_secret".to_string(), config.client_secret.clone())].into(),
     };
-    let c = collector(&spec).unwrap();
-    let mut parts = Parts::new();
-    for resource in c.resources() {
-        let part = c.fetch(&resource, &parts).await.unwrap();
-        parts.insert(resource, part);
-    }
-    c.transform(&parts, "conn", "2026-11-24T00:00:00Z")
+    read_inventory(&spec).await
 }
 
-#[tokio::test]
-async fn risky_fires_every_builtin_rule() {
-    let rules = RuleSet::builtin().unwrap();
-    let inv = inventory(scenarios::risky()).await;
-    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+/// Reads every resource through the real connector and transforms it.
+async fn read_inventory(spec: &ConnectionSpec) -> schemas::Inventory {
+    let c = collector(spec).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    c.transform(&parts, &spec.id, "2026-11-25T00:00:00Z")
+}
+
+/// Asserts that every built-in rule of `providers` fails at least once on `eval`.
+fn assert_every_rule_fires(rules: &RuleSet, eval: &engine::Evaluation, providers: &[&str]) {
     let failed: BTreeSet<&str> = eval
         .results
         .iter()
@@ -40,7 +38,7 @@ async fn risky_fires_every_builtin_rule() {
     let not_fired: Vec<&str> = rules
         .rules
         .iter()
-        .filter(|r| r.meta.provider == "servicenow" || r.meta.provider == "any")
+        .filter(|r| providers.contains(&r.meta.provider.as_str()))
         .map(|r| r.meta.id.as_str())
         .filter(|id| !failed.contains(id))
         .collect();
@@ -53,6 +51,33 @@ async fn risky_fires_every_builtin_rule() {
         not_fired.is_empty(),
         "rules that did not fire on risky: {not_fired:?}\nnot assessed: {unassessed:#?}"
     );
+}
+
+/// Asserts that nothing fails on `eval` and that every rule could be assessed.
+fn assert_clean(eval: &engine::Evaluation) {
+    let fired: Vec<String> = eval
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule_id, f.resource.name))
+        .collect();
+    assert!(fired.is_empty(), "rules that fired on clean: {fired:#?}");
+    let unassessed: Vec<_> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotAssessed)
+        .collect();
+    assert!(
+        unassessed.is_empty(),
+        "clean collects everything, so everything is assessed: {unassessed:#?}"
+    );
+}
+
+#[tokio::test]
+async fn risky_fires_every_builtin_rule() {
+    let rules = RuleSet::builtin().unwrap();
+    let inv = inventory(scenarios::risky()).await;
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    assert_every_rule_fires(&rules, &eval, &["servicenow", "any"]);
     // A workflow orchestrates its team: a team member never recruits the workflow.
     for f in eval.findings.iter().filter_map(|f| f.path.as_ref()) {
         for e in &f.edges {
@@ -76,21 +101,7 @@ async fn clean_fires_no_rule() {
     let rules = RuleSet::builtin().unwrap();
     let inv = inventory(scenarios::clean()).await;
     let eval = evaluate(&rules, &[inv], chrono::Utc::now());
-    let fired: Vec<String> = eval
-        .findings
-        .iter()
-        .map(|f| format!("{} {}", f.rule_id, f.resource.name))
-        .collect();
-    assert!(fired.is_empty(), "rules that fired on clean: {fired:#?}");
-    let unassessed: Vec<_> = eval
-        .results
-        .iter()
-        .filter(|r| r.outcome == Outcome::NotAssessed)
-        .collect();
-    assert!(
-        unassessed.is_empty(),
-        "clean collects everything, so everything is assessed: {unassessed:#?}"
-    );
+    assert_clean(&eval);
     assert!(eval.count(Outcome::Pass) > 40);
 }
 
@@ -108,43 +119,16 @@ async fn m365_inventory(tenant: sandbox::m365::Tenant) -> schemas::Inventory {
         }),
         secrets: [("client_secret".to_string(), config.client_secret.clone())].into(),
     };
-    let c = collector(&spec).unwrap();
-    let mut parts = Parts::new();
-    for resource in c.resources() {
-        let part = c.fetch(&resource, &parts).await.unwrap();
-        parts.insert(resource, part);
-    }
-    c.transform(&parts, "m365-conn", "2026-11-25T00:00:00Z")
+    read_inventory(&spec).await
 }
 
 #[tokio::test]
 async fn m365_risky_fires_every_m365_rule_including_the_echoleak_path() {
     let rules = RuleSet::builtin().unwrap();
     let inv = m365_inventory(sandbox::m365::scenarios::risky()).await;
+    assert!(rules.rules.iter().filter(|r| r.meta.provider == "m365").count() >= 20);
     let eval = evaluate(&rules, &[inv], chrono::Utc::now());
-    let failed: BTreeSet<&str> = eval
-        .results
-        .iter()
-        .filter(|r| r.outcome == Outcome::Fail)
-        .map(|r| r.rule_id.as_str())
-        .collect();
-    let m365_rules: Vec<&str> = rules
-        .rules
-        .iter()
-        .filter(|r| r.meta.provider == "m365")
-        .map(|r| r.meta.id.as_str())
-        .collect();
-    assert!(m365_rules.len() >= 20);
-    let not_fired: Vec<&&str> = m365_rules.iter().filter(|id| !failed.contains(**id)).collect();
-    let unassessed: Vec<_> = eval
-        .results
-        .iter()
-        .filter(|r| r.outcome == Outcome::NotAssessed)
-        .collect();
-    assert!(
-        not_fired.is_empty(),
-        "rules that did not fire on risky: {not_fired:?}\nnot assessed: {unassessed:#?}"
-    );
+    assert_every_rule_fires(&rules, &eval, &["m365"]);
     // The rule applies to AI apps only: the payroll app's Sites.Read.All is not reported.
     assert!(!eval.findings.iter().any(|f| f.resource.name == "Payroll Sync"));
     let echo = eval.findings.iter().find(|f| f.rule_id == "M365-PATH-002").unwrap();
@@ -175,17 +159,6 @@ async fn m365_clean_fires_no_rule_and_leaves_nothing_unassessed() {
         ]
     );
     let eval = evaluate(&rules, &[inv], chrono::Utc::now());
-    let fired: Vec<String> = eval
-        .findings
-        .iter()
-        .map(|f| format!("{} {}", f.rule_id, f.resource.name))
-        .collect();
-    assert!(fired.is_empty(), "rules that fired on clean: {fired:#?}");
-    let unassessed: Vec<_> = eval
-        .results
-        .iter()
-        .filter(|r| r.outcome == Outcome::NotAssessed)
-        .collect();
-    assert!(unassessed.is_empty(), "{unassessed:#?}");
+    assert_clean(&eval);
     assert!(eval.count(Outcome::Pass) > 25);
 }

@@ -26,6 +26,36 @@ pub struct ResourcePart {
 }
 
 impl ResourcePart {
+    /// A resource read completely.
+    pub fn collected(resource: &str, records: Vec<serde_json::Value>, requests: u64) -> Self {
+        ResourcePart {
+            coverage: Coverage {
+                resource: resource.to_string(),
+                status: CoverageStatus::Collected,
+                evidence: Evidence::Api,
+                requests,
+                records: records.len() as u64,
+                error: None,
+            },
+            records,
+        }
+    }
+
+    /// A resource not (or not completely) read, with the reason; keeps what was read.
+    pub fn gap(
+        resource: &str,
+        status: CoverageStatus,
+        reason: String,
+        records: Vec<serde_json::Value>,
+        requests: u64,
+    ) -> Self {
+        let mut part = Self::collected(resource, records, requests);
+        part.coverage.status = status;
+        part.coverage.evidence = Evidence::Unavailable;
+        part.coverage.error = Some(reason);
+        part
+    }
+
     /// A part that could not be read, with the reason, mapped to a coverage status.
     pub fn failed(resource: &str, error: &ApiError, requests: u64) -> Self {
         let status = match error {
@@ -34,18 +64,19 @@ impl ResourcePart {
             ApiError::Status { status: 400, .. } => CoverageStatus::Unsupported,
             _ => CoverageStatus::Failed,
         };
-        ResourcePart {
-            records: Vec::new(),
-            coverage: Coverage {
-                resource: resource.to_string(),
-                status,
-                evidence: Evidence::Unavailable,
-                requests,
-                records: 0,
-                error: Some(error.to_string()),
-            },
-        }
+        Self::gap(resource, status, error.to_string(), Vec::new(), requests)
     }
+}
+
+/// Reads every resource of a collector in order, without storing anything: for tests and
+/// tools. (The jobs crate runs the same sequence but stores each part as it lands.)
+pub async fn read_all(collector: &dyn Collector) -> Result<Parts, ApiError> {
+    let mut parts = Parts::new();
+    for resource in collector.resources() {
+        let part = collector.fetch(&resource, &parts).await?;
+        parts.insert(resource, part);
+    }
+    Ok(parts)
 }
 
 /// Parts fetched so far in a scan, by resource name.

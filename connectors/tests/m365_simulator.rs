@@ -1,7 +1,7 @@
 //! The Microsoft 365 connector against the simulator: tokens per audience, Graph paging,
 //! `$batch` with throttled items, delegated-only and unlicensed APIs, expired tokens, 403s.
 
-use connectors::{collector, ConnectionSpec, Parts};
+use connectors::{collector, read_all, ConnectionSpec, Parts};
 use sandbox::m365::{self, scenarios, SimConfig, SimStats};
 use schemas::{CoverageStatus, Inventory, PrincipalKind, RunIdentity};
 use serde_json::json;
@@ -28,11 +28,7 @@ fn spec(base: &str) -> ConnectionSpec {
 
 async fn collect(spec: &ConnectionSpec) -> (Parts, Inventory) {
     let c = collector(spec).expect("collector builds");
-    let mut parts = Parts::new();
-    for resource in c.resources() {
-        let part = c.fetch(&resource, &parts).await.expect("fetch does not abort the scan");
-        parts.insert(resource, part);
-    }
+    let parts = read_all(c.as_ref()).await.expect("fetch does not abort the scan");
     let inventory = c.transform(&parts, &spec.id, "2026-11-25T00:00:00Z");
     (parts, inventory)
 }
@@ -157,11 +153,7 @@ async fn batch_items_throttled_with_decimal_retry_after_are_retried_alone() {
     let server = m365::start(config, scenarios::risky(), 0).await.unwrap();
     let spec = spec(&server.base_url);
     let c = collector(&spec).unwrap();
-    let mut parts = Parts::new();
-    for resource in c.resources() {
-        let part = c.fetch(&resource, &parts).await.unwrap();
-        parts.insert(resource, part);
-    }
+    let parts = read_all(c.as_ref()).await.unwrap();
     for short in [
         "app_role_assignments",
         "service_principal_owners",

@@ -1,7 +1,7 @@
 //! The ServiceNow connector against the simulator: paging with short pages, 429 with
 //! Retry-After, expired tokens, 403 tables, bad credentials.
 
-use connectors::{collector, ConnectionSpec, Parts};
+use connectors::{collector, read_all, ConnectionSpec, Parts};
 use sandbox::servicenow::{self, scenarios, SimConfig, SimStats};
 use schemas::{CoverageStatus, Inventory, RunIdentity};
 use serde_json::json;
@@ -30,11 +30,7 @@ fn spec(base_url: &str, page_size: u64, password_grant: bool) -> ConnectionSpec 
 
 async fn collect(spec: &ConnectionSpec) -> (Parts, Inventory) {
     let c = collector(spec).expect("collector builds");
-    let mut parts = Parts::new();
-    for resource in c.resources() {
-        let part = c.fetch(&resource, &parts).await.expect("fetch does not abort the scan");
-        parts.insert(resource, part);
-    }
+    let parts = read_all(c.as_ref()).await.expect("fetch does not abort the scan");
     let inventory = c.transform(&parts, &spec.id, "2026-11-24T00:00:00Z");
     (parts, inventory)
 }

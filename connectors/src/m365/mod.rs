@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use oauth2::ClientSecret;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::Method;
-use schemas::{Coverage, CoverageStatus, Evidence, Inventory};
+use schemas::{CoverageStatus, Inventory};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -715,47 +715,24 @@ impl Collector for M365 {
             let before = self.stats.requests();
             let fetched = self.fetch_resource(short, earlier).await;
             let requests = self.stats.requests() - before;
-            let coverage = |status, records: usize, error: Option<String>| Coverage {
-                resource: resource.to_string(),
-                status,
-                evidence: if status == CoverageStatus::Collected {
-                    Evidence::Api
-                } else {
-                    Evidence::Unavailable
-                },
-                requests,
-                records: records as u64,
-                error,
-            };
             match fetched {
-                Ok(Fetched::Records(records)) => Ok(ResourcePart {
-                    coverage: coverage(CoverageStatus::Collected, records.len(), None),
-                    records,
-                }),
+                Ok(Fetched::Records(records)) => Ok(ResourcePart::collected(resource, records, requests)),
+                Ok(Fetched::Partial(records, failures)) if failures.is_empty() => {
+                    Ok(ResourcePart::collected(resource, records, requests))
+                }
                 // Some sub-reads failed: keep what was read, but do not call it complete.
-                Ok(Fetched::Partial(records, failures)) if failures.is_empty() => Ok(ResourcePart {
-                    coverage: coverage(CoverageStatus::Collected, records.len(), None),
-                    records,
-                }),
                 Ok(Fetched::Partial(records, failures)) => {
                     let status = if failures.iter().all(|f| f.contains("403")) {
                         CoverageStatus::Forbidden
                     } else {
                         CoverageStatus::Failed
                     };
-                    Ok(ResourcePart {
-                        coverage: coverage(
-                            status,
-                            records.len(),
-                            Some(format!("partly read: {}", failures.join("; "))),
-                        ),
-                        records,
-                    })
+                    let reason = format!("partly read: {}", failures.join("; "));
+                    Ok(ResourcePart::gap(resource, status, reason, records, requests))
                 }
-                Ok(Fetched::Gap(status, reason)) => Ok(ResourcePart {
-                    records: Vec::new(),
-                    coverage: coverage(status, 0, Some(reason)),
-                }),
+                Ok(Fetched::Gap(status, reason)) => {
+                    Ok(ResourcePart::gap(resource, status, reason, Vec::new(), requests))
+                }
                 // Credentials refused or throttled past patience: the scan cannot go on now.
                 Err(e @ (ApiError::Auth(_) | ApiError::Throttled { .. })) => Err(e),
                 Err(e) => Ok(ResourcePart::failed(resource, &e, requests)),

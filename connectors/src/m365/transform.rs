@@ -1138,21 +1138,9 @@ mod tests {
     use crate::ResourcePart;
 
     fn part(short: &str, records: Value) -> (String, ResourcePart) {
-        let records: Vec<Value> = serde_json::from_value(records).unwrap();
-        (
-            resource_name(short),
-            ResourcePart {
-                coverage: Coverage {
-                    resource: resource_name(short),
-                    status: CoverageStatus::Collected,
-                    evidence: Evidence::Api,
-                    requests: 1,
-                    records: records.len() as u64,
-                    error: None,
-                },
-                records,
-            },
-        )
+        let name = resource_name(short);
+        let part = ResourcePart::collected(&name, records.as_array().unwrap().clone(), 1);
+        (name, part)
     }
 
     fn sample() -> Parts {

@@ -12,7 +12,7 @@ use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart};
 use client::TableClient;
 use futures::future::BoxFuture;
 use oauth2::{ClientSecret, ResourceOwnerPassword};
-use schemas::{Coverage, CoverageStatus, Evidence, Inventory};
+use schemas::{CoverageStatus, Inventory};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -452,20 +452,14 @@ impl ServiceNow {
                     })
                     .collect();
                 if !missing.is_empty() {
-                    return Ok(ResourcePart {
-                        records: Vec::new(),
-                        coverage: Coverage {
-                            resource,
-                            status: CoverageStatus::Failed,
-                            evidence: Evidence::Unavailable,
-                            requests: 0,
-                            records: 0,
-                            error: Some(format!(
-                                "not read: it needs {}, which was not collected",
-                                missing.join(", ")
-                            )),
-                        },
-                    });
+                    let reason = format!("not read: it needs {}, which was not collected", missing.join(", "));
+                    return Ok(ResourcePart::gap(
+                        &resource,
+                        CoverageStatus::Failed,
+                        reason,
+                        Vec::new(),
+                        0,
+                    ));
                 }
                 let mut ids: Vec<String> = sources
                     .iter()
@@ -507,18 +501,7 @@ impl ServiceNow {
                 }
             }
         }
-        let count = records.len() as u64;
-        Ok(ResourcePart {
-            records,
-            coverage: Coverage {
-                resource,
-                status: CoverageStatus::Collected,
-                evidence: Evidence::Api,
-                requests,
-                records: count,
-                error: None,
-            },
-        })
+        Ok(ResourcePart::collected(&resource, records, requests))
     }
 }
 

@@ -1031,21 +1031,9 @@ mod tests {
     use crate::ResourcePart;
 
     fn part(table: &str, records: Value) -> (String, ResourcePart) {
-        let records = records.as_array().unwrap().clone();
-        (
-            format!("servicenow.{table}"),
-            ResourcePart {
-                coverage: Coverage {
-                    resource: format!("servicenow.{table}"),
-                    status: CoverageStatus::Collected,
-                    evidence: Evidence::Api,
-                    requests: 1,
-                    records: records.len() as u64,
-                    error: None,
-                },
-                records,
-            },
-        )
+        let name = format!("servicenow.{table}");
+        let part = ResourcePart::collected(&name, records.as_array().unwrap().clone(), 1);
+        (name, part)
     }
 
     fn sample() -> Parts {

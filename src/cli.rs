@@ -85,6 +85,17 @@ pub enum ConnectCommand {
     M365(M365Args),
 }
 
+/// Where a connection's client secret comes from (never the command line itself).
+#[derive(Args, Debug)]
+pub struct ClientSecretArgs {
+    /// Name of the environment variable holding the client secret.
+    #[arg(long, required_unless_present = "client_secret_file")]
+    pub client_secret_env: Option<String>,
+    /// File holding the client secret.
+    #[arg(long, conflicts_with = "client_secret_env")]
+    pub client_secret_file: Option<PathBuf>,
+}
+
 #[derive(Args, Debug)]
 pub struct M365Args {
     /// The tenant's slug (see `aispm tenant add`).
@@ -96,12 +107,8 @@ pub struct M365Args {
     /// The app registration's application (client) id.
     #[arg(long)]
     pub client_id: String,
-    /// Name of the environment variable holding the client secret.
-    #[arg(long, required_unless_present = "client_secret_file")]
-    pub client_secret_env: Option<String>,
-    /// File holding the client secret.
-    #[arg(long, conflicts_with = "client_secret_env")]
-    pub client_secret_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub client_secret: ClientSecretArgs,
     /// Entra sign-in host (sovereign clouds: https://login.microsoftonline.us, ...).
     #[arg(long, default_value = "https://login.microsoftonline.com")]
     pub login_url: String,
@@ -148,12 +155,8 @@ pub struct ServiceNowArgs {
     /// The app registry's client id.
     #[arg(long)]
     pub client_id: String,
-    /// Name of the environment variable holding the client secret.
-    #[arg(long, required_unless_present = "client_secret_file")]
-    pub client_secret_env: Option<String>,
-    /// File holding the client secret.
-    #[arg(long, conflicts_with = "client_secret_env")]
-    pub client_secret_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub client_secret: ClientSecretArgs,
     /// Integration user for the password grant (default: client-credentials grant).
     #[arg(long, requires = "password_env")]
     pub username: Option<String>,

@@ -28,14 +28,22 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line naming the problem, not a usage dump.
+            // One line naming the problem, not a usage dump. Clap lists missing arguments on
+            // indented lines after the first: they are the problem, so they stay.
             let text = e.to_string();
-            let first = text
+            let problem: Vec<&str> = text
                 .lines()
-                .next()
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("error: {first} (see `aispm --help`)");
+                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .map(str::trim)
+                .collect();
+            let problem = problem.join(" ");
+            let problem = problem.trim_start_matches("error: ");
+            let problem = if problem.is_empty() {
+                "invalid arguments"
+            } else {
+                problem
+            };
+            eprintln!("error: {problem} (see `aispm --help`)");
             return ExitCode::from(2);
         }
     };
@@ -86,8 +94,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Connect(ConnectCommand::Servicenow(a)) => {
             let rt = app::open(db, &data_dir).await?;
             let secret = app::read_secret(
-                a.client_secret_env.as_deref(),
-                a.client_secret_file.as_deref(),
+                a.client_secret.client_secret_env.as_deref(),
+                a.client_secret.client_secret_file.as_deref(),
                 "client secret",
             )?;
             let mut secrets = BTreeMap::from([(servicenow::CLIENT_SECRET.to_string(), secret)]);
@@ -125,8 +133,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Connect(ConnectCommand::M365(a)) => {
             let rt = app::open(db, &data_dir).await?;
             let secret = app::read_secret(
-                a.client_secret_env.as_deref(),
-                a.client_secret_file.as_deref(),
+                a.client_secret.client_secret_env.as_deref(),
+                a.client_secret.client_secret_file.as_deref(),
                 "client secret",
             )?;
             for (flag, value) in [

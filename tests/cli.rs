@@ -552,7 +552,10 @@ async fn m365_mistakes_get_one_line_errors() {
         .collect()
     };
     let good_directory = sandbox::m365::SimConfig::default().directory_id;
+    let mut no_secret = args(&good_directory, &format!("{base}/graph"));
+    no_secret.retain(|a| a != "--client-secret-env" && a != "M365_SECRET");
     for (args, needle) in [
+        (no_secret, "not provided: --client-secret-env"),
         (args("contoso", &format!("{base}/graph")), "not a directory id"),
         (args(&good_directory, "not a url"), "--graph-url"),
     ] {

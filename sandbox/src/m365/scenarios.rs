@@ -146,6 +146,25 @@ fn app(a: &App) -> Value {
     })
 }
 
+/// The tenant's own Entra agent identity (present in both scenarios, with different rights).
+fn hr_agent_identity() -> Value {
+    app(&App {
+        label: "hr-onboarding-agent",
+        name: "HR Onboarding Agent",
+        publisher: "Contoso",
+        owner_org: DIRECTORY_ID,
+        verified: false,
+        multi_tenant: false,
+        assignment_required: true,
+        kind: "ServiceIdentity",
+    })
+}
+
+/// A directory object's `id`.
+fn id_of(object: &Value) -> String {
+    object["id"].as_str().expect("object has an id").to_string()
+}
+
 fn assignment(client: &Value, resource: &str, resource_name: &str, role: &str) -> Value {
     json!({
         "id": guid(&format!("{}-{role}", client["id"])),
@@ -373,16 +392,7 @@ pub fn risky() -> Tenant {
         kind: "Application",
     });
     // An Entra agent identity that can grant itself any permission.
-    let agent_identity = app(&App {
-        label: "hr-onboarding-agent",
-        name: "HR Onboarding Agent",
-        publisher: "Contoso",
-        owner_org: DIRECTORY_ID,
-        verified: false,
-        multi_tenant: false,
-        assignment_required: true,
-        kind: "ServiceIdentity",
-    });
+    let agent_identity = hr_agent_identity();
     // Not an AI app: its broad read is someone else's review, not ours.
     let payroll = app(&App {
         label: "payroll-sync",
@@ -401,11 +411,11 @@ pub fn risky() -> Tenant {
         |client: &Value, role: &str| assignment(client, GRAPH_SP, "Microsoft Graph", role_id(GRAPH_ROLES, role));
     t.app_role_assignments = BTreeMap::from([
         (
-            acme["id"].as_str().unwrap().to_string(),
+            id_of(&acme),
             vec![graph(&acme, "Sites.Read.All"), graph(&acme, "Mail.ReadWrite")],
         ),
         (
-            chatgpt["id"].as_str().unwrap().to_string(),
+            id_of(&chatgpt),
             vec![
                 graph(&chatgpt, "Files.ReadWrite.All"),
                 graph(&chatgpt, "Chat.Read.All"),
@@ -418,13 +428,10 @@ pub fn risky() -> Tenant {
             ],
         ),
         (
-            agent_identity["id"].as_str().unwrap().to_string(),
+            id_of(&agent_identity),
             vec![graph(&agent_identity, "Application.ReadWrite.All")],
         ),
-        (
-            payroll["id"].as_str().unwrap().to_string(),
-            vec![graph(&payroll, "Sites.Read.All")],
-        ),
+        (id_of(&payroll), vec![graph(&payroll, "Sites.Read.All")]),
     ]);
     t.oauth2_permission_grants = vec![
         delegated(
@@ -437,13 +444,10 @@ pub fn risky() -> Tenant {
         delegated(&acme, false, Some(&maker), "User.Read Calendars.Read"),
     ];
     t.owners = BTreeMap::from([
-        (acme["id"].as_str().unwrap().to_string(), vec![]),
-        (chatgpt["id"].as_str().unwrap().to_string(), vec![owner(&adele)]),
-        (
-            agent_identity["id"].as_str().unwrap().to_string(),
-            vec![owner(&departed)],
-        ),
-        (payroll["id"].as_str().unwrap().to_string(), vec![owner(&maker)]),
+        (id_of(&acme), vec![]),
+        (id_of(&chatgpt), vec![owner(&adele)]),
+        (id_of(&agent_identity), vec![owner(&departed)]),
+        (id_of(&payroll), vec![owner(&maker)]),
     ]);
 
     // Copilot agents: one grounded on Finance and mail and the web, for everyone; one external
@@ -569,22 +573,13 @@ pub fn clean() -> Tenant {
         assignment_required: true,
         kind: "Application",
     });
-    let agent_identity = app(&App {
-        label: "hr-onboarding-agent",
-        name: "HR Onboarding Agent",
-        publisher: "Contoso",
-        owner_org: DIRECTORY_ID,
-        verified: false,
-        multi_tenant: false,
-        assignment_required: true,
-        kind: "ServiceIdentity",
-    });
+    let agent_identity = hr_agent_identity();
     t.service_principals.push(notes.clone());
     t.agent_identities = vec![agent_identity.clone()];
     t.app_role_assignments = BTreeMap::from([
-        (notes["id"].as_str().unwrap().to_string(), vec![]),
+        (id_of(&notes), vec![]),
         (
-            agent_identity["id"].as_str().unwrap().to_string(),
+            id_of(&agent_identity),
             vec![assignment(
                 &agent_identity,
                 GRAPH_SP,
@@ -595,8 +590,8 @@ pub fn clean() -> Tenant {
     ]);
     t.oauth2_permission_grants = vec![delegated(&notes, false, Some(&adele), "openid User.Read")];
     t.owners = BTreeMap::from([
-        (notes["id"].as_str().unwrap().to_string(), vec![owner(&adele)]),
-        (agent_identity["id"].as_str().unwrap().to_string(), vec![owner(&maker)]),
+        (id_of(&notes), vec![owner(&adele)]),
+        (id_of(&agent_identity), vec![owner(&maker)]),
     ]);
     let finance_group = guid("finance-group");
     t.packages = vec![package(&Package {
@@ -685,7 +680,7 @@ pub fn generated(apps: usize, bots: usize) -> Tenant {
             assignment_required: i % 3 == 0,
             kind: "Application",
         });
-        let id = a["id"].as_str().unwrap().to_string();
+        let id = id_of(&a);
         t.app_role_assignments.insert(
             id.clone(),
             vec![assignment(

@@ -145,8 +145,37 @@ const COMPONENT_FILTER: &str = "componenttype eq 9 or componenttype eq 15 or com
 /// Owner lookups per Dataverse request (`or`-joined `eq`), to keep URLs short.
 const OWNER_CHUNK: usize = 40;
 
+/// The base URLs of the four surfaces, without trailing slashes (defaults: commercial cloud).
+struct Hosts {
+    login: String,
+    graph: String,
+    bap: String,
+    powerplatform: String,
+}
+
+impl Hosts {
+    fn of(settings: &Settings) -> Result<Self, ConnectError> {
+        let pick = |name: &str, value: &Option<String>, default: &str| -> Result<String, ConnectError> {
+            let url = value.as_deref().unwrap_or(default).trim_end_matches('/').to_string();
+            url::Url::parse(&url).map_err(|e| ConnectError::Setting(format!("{name} {url:?}: {e}")))?;
+            Ok(url)
+        };
+        Ok(Hosts {
+            login: pick("login_url", &settings.login_url, DEFAULT_LOGIN_URL)?,
+            graph: pick("graph_url", &settings.graph_url, DEFAULT_GRAPH_URL)?,
+            bap: pick("bap_url", &settings.bap_url, DEFAULT_BAP_URL)?,
+            powerplatform: pick(
+                "powerplatform_url",
+                &settings.powerplatform_url,
+                DEFAULT_POWERPLATFORM_URL,
+            )?,
+        })
+    }
+}
+
 pub struct M365 {
     settings: Settings,
+    hosts: Hosts,
     graph: ApiClient,
     bap: ApiClient,
     powerplatform: ApiClient,
@@ -162,27 +191,14 @@ pub struct M365 {
 
 impl M365 {
     pub fn from_spec(spec: &ConnectionSpec) -> Result<Self, ConnectError> {
-        let mut settings: Settings = serde_json::from_value(spec.settings.clone())
+        let settings: Settings = serde_json::from_value(spec.settings.clone())
             .map_err(|e| ConnectError::Setting(format!("Microsoft 365 settings: {e}")))?;
         let secret = spec
             .secrets
             .get(CLIENT_SECRET)
             .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?
             .clone();
-        for (name, value, default) in [
-            ("login_url", &mut settings.login_url, DEFAULT_LOGIN_URL),
-            ("graph_url", &mut settings.graph_url, DEFAULT_GRAPH_URL),
-            ("bap_url", &mut settings.bap_url, DEFAULT_BAP_URL),
-            (
-                "powerplatform_url",
-                &mut settings.powerplatform_url,
-                DEFAULT_POWERPLATFORM_URL,
-            ),
-        ] {
-            let url = value.as_deref().unwrap_or(default).trim_end_matches('/').to_string();
-            url::Url::parse(&url).map_err(|e| ConnectError::Setting(format!("{name} {url:?}: {e}")))?;
-            *value = Some(url);
-        }
+        let hosts = Hosts::of(&settings)?;
         let defaults = Pacing::default();
         let graph_rps = settings.max_rps.unwrap_or(DEFAULT_GRAPH_RPS);
         let pacing = Pacing {
@@ -195,8 +211,12 @@ impl M365 {
             ..defaults
         };
         let stats = Arc::new(RequestStats::default());
-        let graph_url = settings.graph_url.clone().expect("set above");
-        let graph_tokens = Arc::new(token_source(&settings, &secret, &format!("{graph_url}/.default"))?);
+        let graph_tokens = Arc::new(token_source(
+            &settings,
+            &hosts,
+            &secret,
+            &format!("{}/.default", hosts.graph),
+        )?);
         // Background scans ask Graph to throttle them first (reference §3.3).
         let mut low_priority = HeaderMap::new();
         low_priority.insert("x-ms-throttle-priority", HeaderValue::from_static("Low"));
@@ -211,16 +231,19 @@ impl M365 {
             max_concurrency: 2,
             ..pacing.clone()
         };
-        let bap_url = settings.bap_url.clone().expect("set above");
         let bap = ApiClient::with_options(
-            Arc::new(token_source(&settings, &secret, &bap_scope(&bap_url))?),
+            Arc::new(token_source(&settings, &hosts, &secret, &bap_scope(&hosts.bap))?),
             slow.clone(),
             stats.clone(),
             HeaderMap::new(),
         )?;
-        let pp_url = settings.powerplatform_url.clone().expect("set above");
         let powerplatform = ApiClient::with_options(
-            Arc::new(token_source(&settings, &secret, &format!("{pp_url}/.default"))?),
+            Arc::new(token_source(
+                &settings,
+                &hosts,
+                &secret,
+                &format!("{}/.default", hosts.powerplatform),
+            )?),
             slow,
             stats.clone(),
             HeaderMap::new(),
@@ -228,6 +251,7 @@ impl M365 {
         Ok(M365 {
             page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, 5000),
             settings,
+            hosts,
             graph,
             bap,
             powerplatform,
@@ -248,34 +272,24 @@ impl M365 {
         Ok(())
     }
 
-    fn graph_v1(&self) -> String {
-        format!(
-            "{}/v1.0",
-            self.settings.graph_url.as_deref().unwrap_or(DEFAULT_GRAPH_URL)
-        )
-    }
-
-    fn graph_beta(&self) -> String {
-        format!(
-            "{}/beta",
-            self.settings.graph_url.as_deref().unwrap_or(DEFAULT_GRAPH_URL)
-        )
-    }
-
     fn dataverse_client(&self, env_url: &str) -> Result<Arc<ApiClient>, ApiError> {
         let mut clients = self.dataverse.lock().expect("dataverse lock");
         if let Some(c) = clients.get(env_url) {
             return Ok(c.clone());
         }
-        let tokens = token_source(&self.settings, self.secret.secret(), &format!("{env_url}/.default")).map_err(
-            |e| match e {
-                ConnectError::Api(a) => a,
-                other => ApiError::Malformed {
-                    url: env_url.into(),
-                    reason: other.to_string(),
-                },
+        let tokens = token_source(
+            &self.settings,
+            &self.hosts,
+            self.secret.secret(),
+            &format!("{env_url}/.default"),
+        )
+        .map_err(|e| match e {
+            ConnectError::Api(a) => a,
+            other => ApiError::Malformed {
+                url: env_url.into(),
+                reason: other.to_string(),
             },
-        )?;
+        })?;
         let pacing = Pacing {
             max_rps: DEFAULT_DATAVERSE_RPS.min(self.pacing.max_rps),
             ..self.pacing.clone()
@@ -291,15 +305,15 @@ impl M365 {
     }
 
     async fn fetch_resource(&self, short: &str, earlier: &Parts) -> Result<Fetched, ApiError> {
-        let v1 = self.graph_v1();
-        let beta = self.graph_beta();
+        let v1 = format!("{}/v1.0", self.hosts.graph);
+        let beta = format!("{}/beta", self.hosts.graph);
         match short {
-            "subscribed_skus" => graph_list(
+            "subscribed_skus" => odata_list(
                 &self.graph,
                 &format!("{v1}/subscribedSkus?$select=id,skuId,skuPartNumber,capabilityStatus,consumedUnits,prepaidUnits,servicePlans,appliesTo"),
             )
             .await,
-            "users" => graph_list(
+            "users" => odata_list(
                 &self.graph,
                 &format!("{v1}/users?$select=id,userPrincipalName,displayName,accountEnabled,userType,assignedPlans&$top=999"),
             )
@@ -310,7 +324,7 @@ impl M365 {
             },
             "copilot_policy_settings" => self.policy_settings(&beta).await,
             "copilot_packages" => self.packages(&v1).await,
-            "agent_identities" => match graph_list(
+            "agent_identities" => match odata_list(
                 &self.graph,
                 &format!("{beta}/servicePrincipals/microsoft.graph.agentIdentity?$select=id,appId,displayName,createdDateTime,createdByAppId,agentIdentityBlueprintId,accountEnabled,servicePrincipalType,tags"),
             )
@@ -322,7 +336,7 @@ impl M365 {
                 )),
                 other => other,
             },
-            "service_principals" => graph_list(
+            "service_principals" => odata_list(
                 &self.graph,
                 &format!("{v1}/servicePrincipals?$select={SP_SELECT}&$top=999"),
             )
@@ -330,7 +344,7 @@ impl M365 {
             "app_role_assignments" => {
                 self.per_principal(earlier, &v1, "appRoleAssignments", "").await
             }
-            "oauth2_permission_grants" => graph_list(&self.graph, &format!("{v1}/oauth2PermissionGrants")).await,
+            "oauth2_permission_grants" => odata_list(&self.graph, &format!("{v1}/oauth2PermissionGrants")).await,
             "service_principal_owners" => {
                 self.per_principal(earlier, &v1, "owners", "?$select=id,displayName,userPrincipalName,accountEnabled")
                     .await
@@ -347,15 +361,15 @@ impl M365 {
                 }
                 Err(e) => Err(e),
             },
-            "sensitivity_labels" => graph_list(
+            "sensitivity_labels" => odata_list(
                 &self.graph,
                 &format!("{beta}/security/informationProtection/sensitivityLabels"),
             )
             .await,
             "powerplatform_inventory" => self.powerplatform_inventory().await,
             "environments" => {
-                let bap = self.settings.bap_url.as_deref().unwrap_or(DEFAULT_BAP_URL);
-                graph_list(
+                let bap = &self.hosts.bap;
+                odata_list(
                     &self.bap,
                     &format!("{bap}/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01"),
                 )
@@ -544,11 +558,7 @@ impl M365 {
 
     /// The tenant-wide agent inventory refuses app-only tokens with 403 (addendum B1).
     async fn powerplatform_inventory(&self) -> Result<Fetched, ApiError> {
-        let pp = self
-            .settings
-            .powerplatform_url
-            .as_deref()
-            .unwrap_or(DEFAULT_POWERPLATFORM_URL);
+        let pp = &self.hosts.powerplatform;
         let body = json!({
             "TableName": "PowerPlatformResources",
             "Clauses": [
@@ -663,7 +673,8 @@ enum Fetched {
     Gap(CoverageStatus, String),
 }
 
-async fn graph_list(api: &ApiClient, url: &str) -> Result<Fetched, ApiError> {
+/// Every item of an OData collection (Graph or BAP), as one resource's records.
+async fn odata_list(api: &ApiClient, url: &str) -> Result<Fetched, ApiError> {
     client::collection(api, url, &[]).await.map(Fetched::Records)
 }
 
@@ -687,10 +698,14 @@ fn needed<'a>(earlier: &'a Parts, short: &str) -> Result<&'a [Value], String> {
     }
 }
 
-fn token_source(settings: &Settings, secret: &str, scope: &str) -> Result<OAuthTokenSource, ConnectError> {
-    let login = settings.login_url.as_deref().unwrap_or(DEFAULT_LOGIN_URL);
+fn token_source(
+    settings: &Settings,
+    hosts: &Hosts,
+    secret: &str,
+    scope: &str,
+) -> Result<OAuthTokenSource, ConnectError> {
     OAuthTokenSource::new(
-        &format!("{login}/{}/oauth2/v2.0/token", settings.directory_id),
+        &format!("{}/{}/oauth2/v2.0/token", hosts.login, settings.directory_id),
         &settings.client_id,
         ClientSecret::new(secret.to_string()),
         Grant::ClientCredentials {

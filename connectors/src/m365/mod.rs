@@ -509,18 +509,10 @@ impl M365 {
             .map(|id| (id.clone(), format!("/servicePrincipals/{id}/{relation}{query}")))
             .collect();
         let answers = client::batch_get(&self.graph, v1, &requests).await?;
-        let mut records = Vec::new();
-        let mut failures = Vec::new();
-        for (id, answer) in answers {
-            match answer {
-                Ok(body) => records.push(json!({
-                    "servicePrincipalId": id,
-                    "value": body.get("value").cloned().unwrap_or(json!([])),
-                })),
-                Err(e) => failures.push(format!("{id}: {e}")),
-            }
-        }
-        Ok(Fetched::Partial(records, failures))
+        Ok(partial(
+            answers,
+            |id, body| json!({"servicePrincipalId": id, "value": body.get("value").cloned().unwrap_or(json!([]))}),
+        ))
     }
 
     /// Role and scope names of every API a principal holds app roles on, from the tenant's own
@@ -545,15 +537,7 @@ impl M365 {
             })
             .collect();
         let answers = client::batch_get(&self.graph, v1, &requests).await?;
-        let mut records = Vec::new();
-        let mut failures = Vec::new();
-        for (id, answer) in answers {
-            match answer {
-                Ok(body) => records.push(body),
-                Err(e) => failures.push(format!("{id}: {e}")),
-            }
-        }
-        Ok(Fetched::Partial(records, failures))
+        Ok(partial(answers, |_, body| body))
     }
 
     /// The tenant-wide agent inventory refuses app-only tokens with 403 (addendum B1).
@@ -671,6 +655,20 @@ enum Fetched {
     Partial(Vec<Value>, Vec<String>),
     /// Nothing read, for a reason that is not an error of ours.
     Gap(CoverageStatus, String),
+}
+
+/// Batch answers as records (each made by `record` from its key and body) plus the items that
+/// failed, named by key.
+fn partial(answers: BTreeMap<String, client::BatchResult>, record: impl Fn(&str, Value) -> Value) -> Fetched {
+    let mut records = Vec::new();
+    let mut failures = Vec::new();
+    for (key, answer) in answers {
+        match answer {
+            Ok(body) => records.push(record(&key, body)),
+            Err(e) => failures.push(format!("{key}: {e}")),
+        }
+    }
+    Fetched::Partial(records, failures)
 }
 
 /// Every item of an OData collection (Graph or BAP), as one resource's records.

@@ -314,3 +314,27 @@ async fn a_token_for_one_audience_is_refused_by_another() {
     assert_eq!(bap.status(), 401);
     assert_eq!(stats(base).await.wrong_audience, 1);
 }
+
+#[tokio::test]
+async fn every_agent_owner_is_looked_up_however_many_there_are() {
+    // 45 agents with 45 different makers: more owners than one Dataverse filter carries.
+    let server = m365::start(SimConfig::default(), scenarios::generated(0, 45), 0)
+        .await
+        .unwrap();
+    let mut spec = spec(&server.base_url);
+    spec.settings["page_size"] = json!(500); // Dataverse is paced at 10 requests/s
+    let (parts, inv) = collect(&spec).await;
+    assert_eq!(status(&parts, "copilot_studio_owners"), CoverageStatus::Collected);
+    // 47 owners in this environment: two filtered lookups of at most 40.
+    assert_eq!(parts["m365.copilot_studio_owners"].coverage.requests, 2);
+    let generated: Vec<_> = inv
+        .agents
+        .iter()
+        .filter(|a| a.name.starts_with("Generated agent"))
+        .collect();
+    assert_eq!(generated.len(), 45);
+    for agent in generated {
+        assert_eq!(agent.attributes["owner_state"], json!("active"), "{}", agent.name);
+        assert!(agent.owner.is_some(), "{}", agent.name);
+    }
+}

@@ -376,12 +376,12 @@ impl M365 {
                 .await
             }
             "copilot_studio_bots" => {
-                self.per_environment(earlier, |_| Some(format!("bots?$select={BOT_SELECT}")))
+                self.per_environment(earlier, |_| vec![format!("bots?$select={BOT_SELECT}")])
                     .await
             }
             "copilot_studio_components" => {
                 self.per_environment(earlier, |_| {
-                    Some(format!("botcomponents?$select={COMPONENT_SELECT}&$filter={COMPONENT_FILTER}"))
+                    vec![format!("botcomponents?$select={COMPONENT_SELECT}&$filter={COMPONENT_FILTER}")]
                 })
                 .await
             }
@@ -390,9 +390,9 @@ impl M365 {
                 let since = (chrono::Utc::now() - chrono::Duration::days(ACTIVITY_DAYS)).format("%Y-%m-%dT%H:%M:%SZ");
                 // One aggregate per environment instead of every conversation (OData $apply).
                 self.per_environment(earlier, |_| {
-                    Some(format!(
+                    vec![format!(
                         "conversationtranscripts?$apply=filter(createdon gt {since})/groupby((_bot_conversationtranscriptid_value),aggregate(createdon with max as lastconversation))"
-                    ))
+                    )]
                 })
                 .await
             }
@@ -579,11 +579,12 @@ impl M365 {
         }
     }
 
-    /// Reads `path` from every environment's Dataverse; records carry the environment.
+    /// Reads the `paths` an environment asks for from its Dataverse; records carry the
+    /// environment.
     async fn per_environment(
         &self,
         earlier: &Parts,
-        path: impl Fn(&Value) -> Option<String>,
+        paths: impl Fn(&Value) -> Vec<String>,
     ) -> Result<Fetched, ApiError> {
         let environments = match needed(earlier, "environments") {
             Ok(e) => e,
@@ -596,20 +597,24 @@ impl M365 {
             let Some(instance) = transform::environment_url(env) else {
                 continue;
             };
-            let Some(path) = path(env) else { continue };
             let env_id = env.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-            let api = self.dataverse_client(&instance)?;
             let page = format!("odata.maxpagesize={}", self.page_size);
-            let url = format!("{instance}/api/data/v9.2/{path}");
-            match client::collection(&api, &url, &[("Prefer", page.as_str())]).await {
-                Ok(rows) => records.extend(rows.into_iter().map(|mut row| {
-                    row["@aispm.environment"] = json!(env_id);
-                    row
-                })),
-                Err(e @ ApiError::Throttled { .. }) => return Err(e),
-                // A refused Dataverse audience or a missing application user is one
-                // environment's problem, reported by name.
-                Err(e) => failures.push(format!("environment {env_id}: {e}")),
+            for path in paths(env) {
+                let api = self.dataverse_client(&instance)?;
+                let url = format!("{instance}/api/data/v9.2/{path}");
+                match client::collection(&api, &url, &[("Prefer", page.as_str())]).await {
+                    Ok(rows) => records.extend(rows.into_iter().map(|mut row| {
+                        row["@aispm.environment"] = json!(env_id);
+                        row
+                    })),
+                    Err(e @ ApiError::Throttled { .. }) => return Err(e),
+                    // A refused Dataverse audience or a missing application user is one
+                    // environment's problem, reported by name.
+                    Err(e) => {
+                        failures.push(format!("environment {env_id}: {e}"));
+                        break;
+                    }
+                }
             }
         }
         Ok(Fetched::Partial(records, failures))
@@ -633,16 +638,20 @@ impl M365 {
         }
         self.per_environment(earlier, |env| {
             let id = env.get("name").and_then(Value::as_str).unwrap_or_default();
-            let owners = by_env.get(id)?;
-            let filter = owners
-                .iter()
-                .take(OWNER_CHUNK)
-                .map(|o| format!("systemuserid eq {o}"))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            Some(format!(
-                "systemusers?$select=systemuserid,fullname,domainname,isdisabled,azureactivedirectoryobjectid&$filter={filter}"
-            ))
+            let owners: Vec<&String> = by_env.get(id).map(|o| o.iter().collect()).unwrap_or_default();
+            owners
+                .chunks(OWNER_CHUNK)
+                .map(|chunk| {
+                    let filter = chunk
+                        .iter()
+                        .map(|o| format!("systemuserid eq {o}"))
+                        .collect::<Vec<_>>()
+                        .join(" or ");
+                    format!(
+                        "systemusers?$select=systemuserid,fullname,domainname,isdisabled,azureactivedirectoryobjectid&$filter={filter}"
+                    )
+                })
+                .collect()
         })
         .await
     }

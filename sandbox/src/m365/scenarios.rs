@@ -696,13 +696,20 @@ pub fn generated(apps: usize, bots: usize) -> Tenant {
     let org = t.dataverse.get_mut("org1").expect("org1");
     for i in 0..bots {
         let label = format!("gen-bot-{i}");
+        // Each made by its own (active) maker, so owners need several lookups.
+        let maker = user(&format!("maker-{i}"), true, false, false);
+        let dv_owner = format!("dv-maker-{i}");
+        org.get_mut("systemusers")
+            .unwrap()
+            .push(system_user(&maker, &dv_owner, false));
+        t.users.push(maker);
         org.get_mut("bots").unwrap().push(bot(&Bot {
             label: &label,
             name: &format!("Generated agent {i}"),
             auth: 2,
             policy: 0,
             groups: None,
-            owner: "dv-lee",
+            owner: &dv_owner,
         }));
         org.get_mut("botcomponents").unwrap().push(sharepoint_knowledge(
             &label,

@@ -124,10 +124,13 @@ pub async fn batch_get(
                 let status = item.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
                 let item_body = item.get("body").cloned().unwrap_or(Value::Null);
                 match status {
-                    200..=299 => {
-                        let full = complete_collection(api, version_root, item_body).await;
-                        results.insert(request.0.clone(), full);
-                    }
+                    200..=299 => match complete_collection(api, version_root, item_body).await {
+                        // As for any request: refused credentials or patience spent stop the scan.
+                        Err(e @ (ApiError::Auth(_) | ApiError::Throttled { .. })) => return Err(e),
+                        full => {
+                            results.insert(request.0.clone(), full);
+                        }
+                    },
                     429 | 503 | 424 => {
                         if status != 424 {
                             api.stats.throttled.fetch_add(1, Ordering::Relaxed);

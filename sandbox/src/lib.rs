@@ -43,3 +43,19 @@ pub async fn serve(app: axum::Router, port: u16) -> std::io::Result<RunningServe
         shutdown: Some(tx),
     })
 }
+
+/// `http://<Host header>`: the base URL a client used, for links that point back at us.
+pub(crate) fn host_base(headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// An opaque random token (access or refresh).
+pub(crate) fn new_token() -> String {
+    use rand::Rng;
+    let bytes: [u8; 24] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -154,20 +154,6 @@ pub async fn start(config: SimConfig, tenant: Tenant, port: u16) -> std::io::Res
     crate::serve(router(config, tenant), port).await
 }
 
-fn base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
-fn new_token() -> String {
-    use rand::Rng;
-    let bytes: [u8; 24] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Entra's token error: `error`, `error_description` with an AADSTS code, `error_codes`.
 fn token_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
     (
@@ -254,7 +240,7 @@ async fn token(State(state): State<Shared>, Path(tenant): Path<String>, body: By
     }
     *s.stats.tokens_by_audience.entry(audience.clone()).or_default() += 1;
     let ttl = s.config.token_ttl;
-    let access = new_token();
+    let access = crate::new_token();
     s.tokens.insert(
         access.clone(),
         Token {
@@ -547,7 +533,14 @@ async fn graph(
     if let Err(refusal) = authorize(&mut s, &headers, "graph") {
         return refusal.into_response();
     }
-    graph_answer(&mut s, &base(&headers), &version, &path, query.as_deref().unwrap_or("")).into_response()
+    graph_answer(
+        &mut s,
+        &crate::host_base(&headers),
+        &version,
+        &path,
+        query.as_deref().unwrap_or(""),
+    )
+    .into_response()
 }
 
 /// JSON batching (reference §2.7): at most 20 requests, unique ids, relative URLs; each item
@@ -588,7 +581,7 @@ async fn batch(State(state): State<Shared>, Path(version): Path<String>, headers
         )
         .into_response();
     }
-    let base = base(&headers);
+    let base = crate::host_base(&headers);
     let mut responses = Vec::new();
     // Answered in reverse: the order of responses is not the order of requests.
     for r in requests.iter().rev() {
@@ -645,7 +638,7 @@ async fn environments(
         )
         .into_response();
     }
-    let base = base(&headers);
+    let base = crate::host_base(&headers);
     let envs: Vec<Value> = s
         .tenant
         .environments
@@ -794,7 +787,7 @@ async fn dataverse(
         .and_then(|n| n.parse::<usize>().ok());
     let size = asked.unwrap_or(5000).clamp(1, 5000);
     s.stats.dataverse_max_page = s.stats.dataverse_max_page.max(asked.unwrap_or(0) as u64);
-    let next_base = format!("{}/dataverse/{org}/api/data/v9.2/{entity}", base(&headers));
+    let next_base = format!("{}/dataverse/{org}/api/data/v9.2/{entity}", crate::host_base(&headers));
     let context = format!("{next_base}/$metadata#{entity}");
     let body = page(rows, &params, size, &next_base, &context);
     let mut response = Json(body).into_response();

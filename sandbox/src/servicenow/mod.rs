@@ -155,12 +155,6 @@ fn oauth_denied() -> Response {
         .into_response()
 }
 
-fn new_token() -> String {
-    use rand::Rng;
-    let bytes: [u8; 24] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut s = state.lock().unwrap();
     s.stats.token_requests += 1;
@@ -218,7 +212,7 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
     let (access, expires) = match existing {
         Some(found) => found,
         None => {
-            let access = new_token();
+            let access = crate::new_token();
             let expires = now + ttl;
             s.access_tokens.insert(
                 access.clone(),
@@ -237,7 +231,7 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         "expires_in": expires.saturating_duration_since(now).as_secs().max(1),
     });
     if with_refresh {
-        let refresh = new_token();
+        let refresh = crate::new_token();
         s.refresh_tokens.insert(refresh.clone(), user);
         body["refresh_token"] = json!(refresh);
     } else if field("grant_type") == "refresh_token" {
@@ -367,14 +361,6 @@ fn admit(s: &mut SimState, headers: &HeaderMap, table: &str) -> Result<HeaderMap
     Ok(out)
 }
 
-fn host_base(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 async fn list(
     State(state): State<Shared>,
     Path(table_name): Path<String>,
@@ -394,7 +380,7 @@ async fn list(
         );
     };
     let param = |k: &str| params.iter().find(|(name, _)| name == k).map(|(_, v)| v.as_str());
-    let base = host_base(&headers);
+    let base = crate::host_base(&headers);
     let request = query::ListRequest {
         query: param("sysparm_query").unwrap_or(""),
         fields: param("sysparm_fields"),
@@ -478,7 +464,7 @@ async fn one(
         Ok(h) => h,
         Err(refusal) => return refusal,
     };
-    let base = host_base(&headers);
+    let base = crate::host_base(&headers);
     let Some(table) = s.tables.get(&table_name) else {
         return error_body(
             StatusCode::BAD_REQUEST,

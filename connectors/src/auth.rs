@@ -4,6 +4,7 @@
 //! shortly before expiry, and refreshes (refresh-token grant first, full grant if that fails)
 //! when asked. Secrets live in `oauth2`'s redacting wrappers, so `Debug` never prints them.
 
+use crate::http::redact_secrets;
 use futures::future::BoxFuture;
 use oauth2::basic::{BasicClient, BasicRequestTokenError};
 use oauth2::{
@@ -123,32 +124,56 @@ impl OAuthTokenSource {
             }
         }
         .map_err(describe)?;
-        let lifetime = response.expires_in().unwrap_or(Duration::from_secs(1800));
+        // An absurd `expires_in` (u64::MAX) must not overflow the clock: a day at most, and
+        // the token is renewed on a 401 anyway.
+        let lifetime = response
+            .expires_in()
+            .unwrap_or(Duration::from_secs(1800))
+            .min(MAX_TOKEN_LIFETIME);
+        let now = Instant::now();
         Ok(Cached {
             access: response.access_token().secret().clone(),
             // A refresh answer may omit the refresh token: keep the one we had.
             refresh: response.refresh_token().cloned().or_else(|| refresh.cloned()),
-            expires: Instant::now() + lifetime,
+            expires: now.checked_add(lifetime).unwrap_or(now),
         })
     }
 }
 
+/// The longest a token is cached, whatever the endpoint says.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// A token endpoint's failure in words. The endpoint's answer body is never echoed: an answer
+/// that does not parse may still hold a live token (ServiceNow's starts with it).
 fn describe(error: BasicRequestTokenError<oauth2::HttpClientError<reqwest::Error>>) -> AuthError {
+    let short = |text: &str| -> String {
+        redact_secrets(&text.chars().take(300).collect::<String>())
+            .chars()
+            .take(160)
+            .collect()
+    };
     match error {
         oauth2::RequestTokenError::ServerResponse(body) => {
             let detail = body
                 .error_description()
                 .cloned()
                 .unwrap_or_else(|| body.error().to_string());
-            AuthError::Rejected(format!("{} ({detail})", body.error()))
+            AuthError::Rejected(format!("{} ({})", short(body.error().as_ref()), short(&detail)))
         }
-        oauth2::RequestTokenError::Request(e) => AuthError::Unreachable(e.to_string()),
-        oauth2::RequestTokenError::Parse(_, body) => {
-            let text = String::from_utf8_lossy(&body);
-            let short: String = text.chars().take(120).collect();
-            AuthError::Rejected(format!("unexpected token endpoint answer: {short}"))
+        oauth2::RequestTokenError::Request(e) => AuthError::Unreachable(short(&e.to_string())),
+        oauth2::RequestTokenError::Parse(e, body) => {
+            let at = e.path().to_string();
+            let at = if at.is_empty() || at == "." {
+                String::new()
+            } else {
+                format!(" (at {})", short(&at))
+            };
+            AuthError::Rejected(format!(
+                "the token endpoint's answer ({} bytes) is not a token response{at}; it is not shown because it may hold a token",
+                body.len()
+            ))
         }
-        oauth2::RequestTokenError::Other(e) => AuthError::Rejected(e),
+        oauth2::RequestTokenError::Other(e) => AuthError::Rejected(short(&e)),
     }
 }
 

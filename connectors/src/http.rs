@@ -4,6 +4,10 @@
 //! honouring `Retry-After` (seconds, decimal seconds or an HTTP date) and, failing that,
 //! `X-RateLimit-Reset`, with full-jitter exponential backoff; refreshes the token once on 401;
 //! counts requests. It never logs a header or a body that could hold a secret.
+//!
+//! Vendor answers are hostile until proven otherwise: redirects are not followed, bodies are
+//! read up to a size cap, every wait a vendor asks for is capped ([`MAX_VENDOR_WAIT`]), and
+//! error excerpts are cut and have anything that looks like a token removed.
 
 use crate::auth::{AuthError, TokenSource};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -16,6 +20,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
+
+/// The longest wait a vendor may ask for. A longer `Retry-After`, `X-RateLimit-Reset` or
+/// budget period is not slept through or parked: the request fails with
+/// [`ApiError::WaitTooLong`], which stops the scan with the reason.
+pub const MAX_VENDOR_WAIT: Duration = Duration::from_secs(24 * 3600);
+/// Pages read for one collection before the read is given up as endless.
+pub const MAX_PAGES: usize = 10_000;
+/// The largest answer body read into memory; a larger one is a coverage gap.
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// How much of an error body is read for its message.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// Pacing for one connection.
 #[derive(Debug, Clone)]
@@ -34,6 +49,8 @@ pub struct Pacing {
     /// Share of an advertised hourly budget (`X-RateLimit-Limit`) this client may use; the
     /// integration user's budget is usually shared with other integrations (reference §3.4).
     pub budget_share: f64,
+    /// Answers larger than this are refused ([`ApiError::TooLarge`]).
+    pub max_body_bytes: usize,
 }
 
 impl Default for Pacing {
@@ -46,6 +63,7 @@ impl Default for Pacing {
             max_backoff: Duration::from_secs(64),
             max_wait: Duration::from_secs(300),
             budget_share: 0.5,
+            max_body_bytes: MAX_BODY_BYTES,
         }
     }
 }
@@ -84,6 +102,15 @@ pub enum ApiError {
         attempts: u32,
         retry_after: Option<Duration>,
     },
+    /// The vendor asked for a wait beyond [`MAX_VENDOR_WAIT`]: not a pause worth making.
+    #[error("the service asked to wait {asked} (HTTP {status}), beyond the {} h ceiling; not retried", MAX_VENDOR_WAIT.as_secs() / 3600)]
+    WaitTooLong { status: u16, asked: String },
+    /// Redirects are not followed for vendor APIs: an answer from another place is not the
+    /// vendor's answer, and the bearer token must not travel there.
+    #[error("HTTP {status} redirect to {target}; redirects are not followed")]
+    Redirected { status: u16, target: String },
+    #[error("the answer is larger than {limit} bytes; not read")]
+    TooLarge { limit: usize },
     #[error("HTTP {status}: {message}")]
     Status { status: u16, message: String },
     #[error("malformed response from {url}: {reason}")]
@@ -99,6 +126,16 @@ impl ApiError {
             self,
             ApiError::Throttled { .. } | ApiError::Network(_) | ApiError::Status { status: 500.., .. }
         ) || matches!(self, ApiError::Auth(AuthError::Unreachable(_)))
+    }
+
+    /// Whether the whole scan must stop here (credentials refused, throttled past patience, an
+    /// absurd wait) rather than record one resource's gap and go on. The one policy every
+    /// collector follows.
+    pub fn stops_scan(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Auth(_) | ApiError::Throttled { .. } | ApiError::WaitTooLong { .. }
+        )
     }
 }
 
@@ -135,6 +172,7 @@ impl ApiClient {
     ) -> Result<Self, ApiError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("aispm/", env!("CARGO_PKG_VERSION")))
             .default_headers(default_headers)
             .build()
@@ -175,7 +213,19 @@ impl ApiClient {
                 .as_ref()
                 .map(|(_, l)| l.clone());
             if let Some(budget) = budget {
-                budget.until_ready().await;
+                // A budget so small that the next slot is further off than we would sleep (an
+                // advertised `X-RateLimit-Limit: 1`): park the job instead of waiting in line.
+                if let Err(not_until) = budget.check() {
+                    let wait = not_until.wait_time_from(governor::clock::Clock::now(budget.clock()));
+                    if wait > self.pacing.max_wait {
+                        return Err(ApiError::Throttled {
+                            status: 429,
+                            attempts: attempt,
+                            retry_after: Some(wait.min(MAX_VENDOR_WAIT)),
+                        });
+                    }
+                    budget.until_ready().await;
+                }
             }
             let permit = self.in_flight.acquire().await.expect("semaphore never closed");
             let token = self.tokens.token(false).await?;
@@ -209,17 +259,37 @@ impl ApiClient {
             let headers = response.headers().clone();
             self.observe_budget(&headers);
             if status.is_success() {
-                let bytes = response
-                    .bytes()
-                    .await
-                    .map_err(|e| ApiError::Network(network_error(e)))?;
+                let bytes = read_capped(response, self.pacing.max_body_bytes)
+                    .await?
+                    .ok_or(ApiError::TooLarge {
+                        limit: self.pacing.max_body_bytes,
+                    })?;
                 let body = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
                     url: redact_query(url),
-                    reason: e.to_string(),
+                    reason: json_error(&e),
                 })?;
                 return Ok(ApiResponse { headers, body });
             }
-            let message = error_message(response.text().await.unwrap_or_default());
+            if status.is_redirection() {
+                let target = headers
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|l| match url::Url::parse(url).and_then(|base| base.join(l)) {
+                        Ok(u) => u.origin().ascii_serialization(),
+                        Err(_) => "an unreadable location".into(),
+                    })
+                    .unwrap_or_else(|| "nowhere (no Location)".into());
+                return Err(ApiError::Redirected {
+                    status: status.as_u16(),
+                    target,
+                });
+            }
+            let error_body = read_capped(response, MAX_ERROR_BODY_BYTES)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let message = error_message(String::from_utf8_lossy(&error_body).into_owned());
             match status {
                 StatusCode::UNAUTHORIZED if !refreshed => {
                     // The token expired or was revoked: one refresh, then give up.
@@ -264,6 +334,12 @@ impl ApiClient {
     /// with [`ApiError::Throttled`] so the job can be parked. Shared by plain requests and the
     /// items of a vendor's batch requests.
     pub fn throttle_wait(&self, status: u16, attempt: u32, hinted: Option<Duration>) -> Result<Duration, ApiError> {
+        if let Some(asked) = hinted.filter(|w| *w > MAX_VENDOR_WAIT) {
+            return Err(ApiError::WaitTooLong {
+                status,
+                asked: describe_wait(asked),
+            });
+        }
         if attempt > self.pacing.max_retries || hinted.is_some_and(|w| w > self.pacing.max_wait) {
             return Err(ApiError::Throttled {
                 status,
@@ -287,13 +363,16 @@ impl ApiClient {
         else {
             return;
         };
-        let rps = per_hour as f64 * self.pacing.budget_share / 3600.0;
-        if rps >= self.pacing.max_rps {
+        let rps = per_hour as f64 * self.pacing.budget_share.clamp(0.0, 1.0) / 3600.0;
+        if rps.is_nan() || rps <= 0.0 || rps >= self.pacing.max_rps {
             return;
         }
         let mut budget = self.budget.lock().expect("budget lock");
         if budget.as_ref().is_none_or(|(limit, _)| *limit != per_hour) {
-            *budget = Some((per_hour, Arc::new(RateLimiter::direct(quota(rps)))));
+            let limiter = RateLimiter::direct(quota(rps));
+            // The request that brought the header already spent this slot.
+            let _ = limiter.check();
+            *budget = Some((per_hour, Arc::new(limiter)));
         }
     }
 
@@ -311,12 +390,16 @@ impl ApiClient {
 fn quota(max_rps: f64) -> Quota {
     // governor wants an integer burst; express fractional rates as one request per period.
     if max_rps >= 1.0 {
-        let per_second = NonZeroU32::new(max_rps.round() as u32).unwrap_or(NonZeroU32::MIN);
+        let per_second = NonZeroU32::new(max_rps.min(1e6).round() as u32).unwrap_or(NonZeroU32::MIN);
         Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)
     } else {
-        let period = Duration::from_secs_f64(1.0 / max_rps.max(0.001));
+        // Slower than one a second: one request per period, the period capped at the longest
+        // wait we would ever make (a slower budget parks the job, see `send`).
+        let period = Duration::try_from_secs_f64(1.0 / max_rps)
+            .unwrap_or(MAX_VENDOR_WAIT)
+            .clamp(Duration::from_millis(1), MAX_VENDOR_WAIT);
         Quota::with_period(period)
-            .expect("period is positive")
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::MIN)
     }
 }
@@ -330,18 +413,22 @@ fn jitter(ceiling: Duration) -> Duration {
 }
 
 /// How long the server asked us to wait: `Retry-After` (delta seconds, possibly decimal, or an
-/// HTTP date), else the vendor's window reset (`X-RateLimit-Reset`, UNIX seconds).
+/// HTTP date), else the vendor's window reset (`X-RateLimit-Reset`, UNIX seconds). Never
+/// panics on a number: anything beyond [`MAX_VENDOR_WAIT`] comes back as just over it, which
+/// the callers refuse ([`ApiError::WaitTooLong`]).
 pub fn wait_hint(headers: &HeaderMap) -> Option<Duration> {
+    let beyond = MAX_VENDOR_WAIT + Duration::from_secs(1);
     if let Some(value) = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) {
         let value = value.trim();
         if let Ok(seconds) = value.parse::<f64>() {
             if seconds.is_finite() && seconds >= 0.0 {
-                return Some(Duration::from_secs_f64(seconds));
+                return Some(Duration::try_from_secs_f64(seconds).map_or(beyond, |d| d.min(beyond)));
             }
         }
         if let Ok(when) = chrono::DateTime::parse_from_rfc2822(value) {
             let now = chrono::Utc::now();
-            return Some((when.with_timezone(&chrono::Utc) - now).to_std().unwrap_or_default());
+            let wait = when.with_timezone(&chrono::Utc).signed_duration_since(now);
+            return Some(wait.to_std().map_or(Duration::ZERO, |d| d.min(beyond)));
         }
     }
     let reset = headers
@@ -349,7 +436,47 @@ pub fn wait_hint(headers: &HeaderMap) -> Option<Duration> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
-    Some(Duration::from_secs(reset.saturating_sub(now).max(1)))
+    Some(Duration::from_secs(reset.saturating_sub(now).max(1)).min(beyond))
+}
+
+/// A wait for a message: "more than a day", or seconds.
+fn describe_wait(wait: Duration) -> String {
+    if wait > MAX_VENDOR_WAIT {
+        "more than a day".into()
+    } else {
+        format!("{} s", wait.as_secs())
+    }
+}
+
+/// Reads a body up to `limit` bytes; `None` when it is larger (the rest is not read).
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Option<Vec<u8>>, ApiError> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| ApiError::Network(network_error(e)))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// A JSON parse error without the text it quotes (serde quotes offending values, which in a
+/// vendor answer may be a token): only the category and position.
+fn json_error(e: &serde_json::Error) -> String {
+    let what = match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "not valid JSON",
+        serde_json::error::Category::Data => "unexpected JSON shape",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    format!("{what} at line {} column {}", e.line(), e.column())
 }
 
 /// The vendor's error message from an error body, shortened; never the whole body.
@@ -371,7 +498,44 @@ pub fn error_message(body: String) -> String {
         })
     });
     let text = message.unwrap_or(body);
-    text.chars().take(200).collect()
+    let text: String = text.chars().take(2000).collect();
+    redact_secrets(&text).chars().take(200).collect()
+}
+
+/// Removes what looks like a credential from a text that came from a vendor: the values of
+/// token, secret and password fields (JSON or form style), bearer tokens and JWTs.
+pub fn redact_secrets(text: &str) -> String {
+    use std::sync::OnceLock;
+    static PATTERNS: OnceLock<[regex::Regex; 3]> = OnceLock::new();
+    let [fields, bearer, jwt] = PATTERNS.get_or_init(|| {
+        [
+            // "access_token": "…", refresh_token=…, "client_secret":"…", password: …
+            regex::Regex::new(
+                r#"(?i)("?[a-z_]*(?:token|secret|password|assertion|api[_-]?key)[a-z_]*"?\s*[:=]\s*"?)[^"&,\s}]+"#,
+            )
+            .expect("valid pattern"),
+            regex::Regex::new(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+").expect("valid pattern"),
+            regex::Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*").expect("valid pattern"),
+        ]
+    });
+    let text = jwt.replace_all(text, "[redacted]");
+    let text = bearer.replace_all(&text, "$1 [redacted]");
+    fields.replace_all(&text, "${1}[redacted]").into_owned()
+}
+
+/// Percent-encodes one path segment (a vendor id placed in a URL path), so `/`, `?`, `#`,
+/// `%` or `..` in a vendor value cannot change which resource is asked for.
+pub fn path_segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'~' => out.push(b as char),
+            b'.' if value.trim_matches('.').is_empty() => out.push_str("%2E"),
+            b'.' => out.push('.'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 /// A transport error without the URL (its query string is the caller's business, not the log's).
@@ -428,6 +592,60 @@ mod tests {
             "{wait:?}"
         );
         assert_eq!(wait_hint(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn absurd_waits_come_back_just_over_the_ceiling_without_panicking() {
+        let over = MAX_VENDOR_WAIT + Duration::from_secs(1);
+        for value in ["1e20", "18446744073709551615", "1e308"] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_static(value));
+            assert_eq!(wait_hint(&h), Some(over), "{value}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("X-RateLimit-Reset", HeaderValue::from(u64::MAX));
+        assert_eq!(wait_hint(&h), Some(over));
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"));
+        assert_eq!(wait_hint(&h), Some(over));
+        // Nonsense is no hint at all.
+        h.insert(RETRY_AFTER, HeaderValue::from_static("-5"));
+        assert_eq!(wait_hint(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("NaN"));
+        assert_eq!(wait_hint(&h), None);
+    }
+
+    #[test]
+    fn credentials_are_removed_from_vendor_text() {
+        let cases = [
+            r#"{"access_token":"abc123SECRET","token_type":"Bearer"}"#,
+            "refresh_token=abc123SECRET&x=1",
+            "Authorization: Bearer abc123SECRET",
+            r#"{"client_secret": "abc123SECRET"}"#,
+            "token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhYmMxMjNTRUNSRVQifQ.c2lnbmF0dXJl here",
+        ];
+        for text in cases {
+            let clean = redact_secrets(text);
+            assert!(
+                !clean.contains("abc123SECRET") && !clean.contains("eyJzdWIi"),
+                "{text} -> {clean}"
+            );
+            assert!(clean.contains("[redacted]"), "{clean}");
+        }
+        assert_eq!(
+            redact_secrets("Insufficient rights to query records"),
+            "Insufficient rights to query records"
+        );
+        let long = format!("{{\"error\":{{\"message\":\"bad access_token={}\"}}}}", "x".repeat(500));
+        assert!(error_message(long).len() <= 200);
+    }
+
+    #[test]
+    fn path_segments_cannot_change_the_path() {
+        assert_eq!(path_segment("0a1b-2c"), "0a1b-2c");
+        assert_eq!(path_segment("../me?x=1#y"), "..%2Fme%3Fx%3D1%23y");
+        assert_eq!(path_segment(".."), "%2E%2E");
+        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
     }
 
     #[test]

@@ -338,3 +338,25 @@ async fn every_agent_owner_is_looked_up_however_many_there_are() {
         assert!(agent.owner.is_some(), "{}", agent.name);
     }
 }
+
+#[tokio::test]
+async fn a_dataverse_url_off_microsofts_domains_gets_no_token() {
+    // BAP is the vendor's answer: an environment whose instanceUrl points at another host
+    // must not receive a bearer token (or any request).
+    let elsewhere = m365::start(SimConfig::default(), scenarios::risky(), 0).await.unwrap();
+    let mut tenant = scenarios::risky();
+    for env in &mut tenant.environments {
+        if let Some(meta) = env.pointer_mut("/properties/linkedEnvironmentMetadata") {
+            meta["instanceUrl"] = json!(format!("{}/dataverse/org1/", elsewhere.base_url));
+        }
+    }
+    let server = m365::start(SimConfig::default(), tenant, 0).await.unwrap();
+    let (parts, _) = collect(&spec(&server.base_url)).await;
+    let bots = &parts["m365.copilot_studio_bots"].coverage;
+    assert_eq!(bots.status, CoverageStatus::Failed, "{bots:?}");
+    let reason = bots.error.as_deref().unwrap();
+    assert!(reason.contains("not on a Dataverse domain"), "{reason}");
+    let other = stats(&elsewhere.base_url).await;
+    assert_eq!(other.api_requests, 0, "{other:?}");
+    assert!(other.tokens_by_audience.is_empty(), "{other:?}");
+}

@@ -1,7 +1,7 @@
 //! Microsoft wire conventions shared by Graph, BAP and Dataverse: OData collections paged by
 //! `@odata.nextLink` (any key case), and Graph JSON `$batch` with per-item statuses.
 
-use crate::http::{error_message, same_origin, wait_hint, ApiClient, ApiError};
+use crate::http::{error_message, same_origin, wait_hint, ApiClient, ApiError, MAX_PAGES};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -11,8 +11,6 @@ use std::time::Duration;
 
 /// Graph's cap on requests in one `$batch` (reference §2.7).
 pub const BATCH_LIMIT: usize = 20;
-/// A guard against a server whose next links never end.
-const MAX_PAGES: usize = 100_000;
 
 /// The next-page link of an OData answer. Graph and Dataverse spell it `@odata.nextLink`, the
 /// Power Platform API `@odata.nextlink`, BAP may use `nextLink` (addendum A2/A3).
@@ -44,7 +42,7 @@ pub async fn collection(api: &ApiClient, url: &str, headers: &[(&str, &str)]) ->
             None => return Ok(items),
         }
     }
-    Err(malformed(url, "too many pages"))
+    Err(malformed(url, &format!("more than {MAX_PAGES} pages")))
 }
 
 fn append_page(items: &mut Vec<Value>, body: &Value, url: &str) -> Result<(), ApiError> {
@@ -121,12 +119,24 @@ pub async fn batch_get(
                     retry.push((*i, *request));
                     continue;
                 };
-                let status = item.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
                 let item_body = item.get("body").cloned().unwrap_or(Value::Null);
+                // A status outside HTTP's range is a malformed item, not a number to truncate.
+                let Some(status) = item
+                    .get("status")
+                    .and_then(Value::as_u64)
+                    .filter(|s| (100..=599).contains(s))
+                    .map(|s| s as u16)
+                else {
+                    results.insert(
+                        request.0.clone(),
+                        Err(malformed(&batch_url, "a batch item's status is not an HTTP status")),
+                    );
+                    continue;
+                };
                 match status {
                     200..=299 => match complete_collection(api, version_root, item_body).await {
                         // As for any request: refused credentials or patience spent stop the scan.
-                        Err(e @ (ApiError::Auth(_) | ApiError::Throttled { .. })) => return Err(e),
+                        Err(e) if e.stops_scan() => return Err(e),
                         full => {
                             results.insert(request.0.clone(), full);
                         }

@@ -10,7 +10,7 @@ pub mod client;
 pub mod transform;
 
 use crate::auth::{Grant, OAuthTokenSource, TokenSource};
-use crate::http::{ApiClient, ApiError, Pacing, RequestStats};
+use crate::http::{path_segment, ApiClient, ApiError, Pacing, RequestStats};
 use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart};
 use futures::future::BoxFuture;
 use oauth2::ClientSecret;
@@ -452,7 +452,12 @@ impl M365 {
         let requests: Vec<(String, String)> = list
             .iter()
             .filter_map(|p| p.get("id").and_then(Value::as_str))
-            .map(|id| (id.to_string(), format!("/copilot/admin/catalog/packages/{id}")))
+            .map(|id| {
+                (
+                    id.to_string(),
+                    format!("/copilot/admin/catalog/packages/{}", path_segment(id)),
+                )
+            })
             .collect();
         let details = client::batch_get(&self.graph, v1, &requests).await?;
         let mut records = Vec::new();
@@ -506,7 +511,12 @@ impl M365 {
         };
         let requests: Vec<(String, String)> = ids
             .iter()
-            .map(|id| (id.clone(), format!("/servicePrincipals/{id}/{relation}{query}")))
+            .map(|id| {
+                (
+                    id.clone(),
+                    format!("/servicePrincipals/{}/{relation}{query}", path_segment(id)),
+                )
+            })
             .collect();
         let answers = client::batch_get(&self.graph, v1, &requests).await?;
         Ok(partial(
@@ -532,7 +542,10 @@ impl M365 {
             .map(|id| {
                 (
                     id.clone(),
-                    format!("/servicePrincipals/{id}?$select=id,appId,displayName,appRoles,oauth2PermissionScopes"),
+                    format!(
+                        "/servicePrincipals/{}?$select=id,appId,displayName,appRoles,oauth2PermissionScopes",
+                        path_segment(id)
+                    ),
                 )
             })
             .collect();
@@ -598,6 +611,15 @@ impl M365 {
                 continue;
             };
             let env_id = env.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+            // The URL comes from a vendor answer: tokens go only to Dataverse's own domains
+            // for this cloud (or to the BAP host itself, as a simulator or test instance is).
+            if !dataverse_host_allowed(&instance, &self.hosts.bap) {
+                failures.push(format!(
+                    "environment {env_id}: its Dataverse URL {} is not on a Dataverse domain of this cloud; not read",
+                    crate::http::origin(&instance)
+                ));
+                continue;
+            }
             let page = format!("odata.maxpagesize={}", self.page_size);
             for path in paths(env) {
                 let api = self.dataverse_client(&instance)?;
@@ -607,7 +629,7 @@ impl M365 {
                         row["@aispm.environment"] = json!(env_id);
                         row
                     })),
-                    Err(e @ ApiError::Throttled { .. }) => return Err(e),
+                    Err(e) if e.stops_scan() => return Err(e),
                     // A refused Dataverse audience or a missing application user is one
                     // environment's problem, reported by name.
                     Err(e) => {
@@ -644,7 +666,7 @@ impl M365 {
                 .map(|chunk| {
                     let filter = chunk
                         .iter()
-                        .map(|o| format!("systemuserid eq {o}"))
+                        .map(|o| format!("systemuserid eq {}", url_value(o)))
                         .collect::<Vec<_>>()
                         .join(" or ");
                     format!(
@@ -697,6 +719,66 @@ fn delegated_only(error: ApiError) -> Result<Fetched, ApiError> {
 
 /// The records of an earlier resource this one depends on; a dependency that was not
 /// collected makes this read a gap, not an empty success.
+/// A vendor value placed in an OData `$filter`: percent-encoded, so `&`, `#` or `'` in it
+/// cannot end the filter or add parameters.
+fn url_value(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Whether a Dataverse environment URL named by BAP may receive a token: `https` on
+/// Dataverse's documented domains for the cloud the BAP host belongs to, or the same origin as
+/// the configured BAP URL.
+pub fn dataverse_host_allowed(instance: &str, bap_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(instance) else {
+        return false;
+    };
+    // A query, fragment or user name would change what the request asks for.
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return false;
+    }
+    if crate::http::same_origin(instance, bap_url) {
+        return true;
+    }
+    let (Some(host), Some(bap_host)) = (
+        url.host_str().map(str::to_ascii_lowercase),
+        url::Url::parse(bap_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase)),
+    ) else {
+        return false;
+    };
+    if url.scheme() != "https" || url.port().is_some_and(|p| p != 443) {
+        return false;
+    }
+    // Reference A6: one BAP host per cloud; Dataverse domains per cloud.
+    let domains: &[&str] = match bap_host.as_str() {
+        "api.bap.microsoft.com" => &["dynamics.com"],
+        "gov.api.bap.microsoft.us" => &["crm9.dynamics.com"],
+        "high.api.bap.microsoft.us" => &["crm.microsoftdynamics.us"],
+        "api.bap.appsplatform.us" => &["crm.appsplatform.us"],
+        "api.bap.partner.microsoftonline.cn" => &["crm.dynamics.cn"],
+        _ => &[],
+    };
+    domains.iter().any(|domain| {
+        let Some(org) = host.strip_suffix(domain).and_then(|h| h.strip_suffix('.')) else {
+            return false;
+        };
+        if *domain != "dynamics.com" {
+            return !org.is_empty();
+        }
+        // Commercial regions: <org>.crm.dynamics.com, <org>.crm4.dynamics.com, ... and the
+        // `api.` form of each.
+        let mut labels = org.rsplit('.');
+        let region = labels.next().unwrap_or("");
+        let is_crm = region
+            .strip_prefix("crm")
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_crm && labels.next().is_some_and(|l| !l.is_empty())
+    })
+}
+
 fn needed<'a>(earlier: &'a Parts, short: &str) -> Result<&'a [Value], String> {
     let name = resource_name(short);
     match earlier.get(&name) {
@@ -756,7 +838,7 @@ impl Collector for M365 {
                     Ok(ResourcePart::gap(resource, status, reason, Vec::new(), requests))
                 }
                 // Credentials refused or throttled past patience: the scan cannot go on now.
-                Err(e @ (ApiError::Auth(_) | ApiError::Throttled { .. })) => Err(e),
+                Err(e) if e.stops_scan() => Err(e),
                 Err(e) => Ok(ResourcePart::failed(resource, &e, requests)),
             }
         })
@@ -768,5 +850,52 @@ impl Collector for M365 {
 
     fn stats(&self) -> Arc<RequestStats> {
         self.stats.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dataverse_host_allowed;
+
+    #[test]
+    fn dataverse_urls_must_be_on_the_clouds_own_domains() {
+        let commercial = "https://api.bap.microsoft.com";
+        for ok in [
+            "https://org0fadb1dd.crm.dynamics.com/",
+            "https://contoso.crm4.dynamics.com",
+            "https://contoso.api.crm11.dynamics.com",
+        ] {
+            assert!(dataverse_host_allowed(ok, commercial), "{ok}");
+        }
+        for bad in [
+            "https://evil.example/",
+            "https://crm.dynamics.com.evil.example",
+            "http://org.crm.dynamics.com",
+            "https://org.crm.dynamics.com:8443",
+            "https://org.crm.dynamics.com/?x=1",
+            "https://user@org.crm.dynamics.com",
+            "https://dynamics.com",
+            "https://org.notcrm.dynamics.com",
+            "https://org.crm.microsoftdynamics.us",
+        ] {
+            assert!(!dataverse_host_allowed(bad, commercial), "{bad}");
+        }
+        assert!(dataverse_host_allowed(
+            "https://org.crm.microsoftdynamics.us",
+            "https://high.api.bap.microsoft.us"
+        ));
+        assert!(!dataverse_host_allowed(
+            "https://org.crm.dynamics.com",
+            "https://high.api.bap.microsoft.us"
+        ));
+        // A simulator or test instance: the BAP host itself.
+        assert!(dataverse_host_allowed(
+            "http://127.0.0.1:9000/org1/",
+            "http://127.0.0.1:9000"
+        ));
+        assert!(!dataverse_host_allowed(
+            "http://127.0.0.1:9001/org1/",
+            "http://127.0.0.1:9000"
+        ));
     }
 }

@@ -2,7 +2,7 @@
 //! header's `rel="next"` until it is absent (pages may be short: row ACLs apply after the
 //! limit, so neither a short page nor `X-Total-Count` says the end is reached).
 
-use crate::http::{origin, same_origin, ApiClient, ApiError};
+use crate::http::{origin, same_origin, ApiClient, ApiError, MAX_PAGES};
 use serde_json::Value;
 
 pub struct TableClient {
@@ -24,9 +24,6 @@ pub struct ReadFailure {
     pub error: ApiError,
     pub requests: u64,
 }
-
-/// A guard against a server whose `next` links never end.
-const MAX_PAGES: usize = 100_000;
 
 impl TableClient {
     pub fn first_page_url(&self, table: &str, fields: &[&str], query: &str) -> String {

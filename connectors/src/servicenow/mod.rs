@@ -434,6 +434,7 @@ impl ServiceNow {
 
     async fn fetch_table(&self, spec: &TableSpec, earlier: &Parts) -> Result<ResourcePart, ApiError> {
         let resource = spec.resource();
+        let mut skipped = 0;
         let queries: Vec<String> = match &spec.query {
             Query::Fixed(q) => vec![q.to_string()],
             Query::SinceDays { column, days } => {
@@ -467,6 +468,11 @@ impl ServiceNow {
                     .flat_map(|(part, field)| part.records.iter().map(move |r| transform::text(r, field).to_string()))
                     .filter(|id| !id.is_empty())
                     .collect();
+                // A reference holds a sys_id; anything else in it (`x^NQsys_idISNOTEMPTY`) would
+                // be read as query syntax, so it never goes into the query.
+                let before = ids.len();
+                ids.retain(|id| transform::is_sys_id(id));
+                skipped = before - ids.len();
                 ids.sort();
                 ids.dedup();
                 ids.chunks(IN_CHUNK)
@@ -485,7 +491,7 @@ impl ServiceNow {
                 Err(failure) => {
                     requests += failure.requests;
                     // Credentials refused or throttled past patience: the scan cannot go on now.
-                    if matches!(failure.error, ApiError::Auth(_) | ApiError::Throttled { .. }) {
+                    if failure.error.stops_scan() {
                         return Err(failure.error);
                     }
                     let mut part = ResourcePart::failed(&resource, &failure.error, requests);
@@ -501,7 +507,13 @@ impl ServiceNow {
                 }
             }
         }
-        Ok(ResourcePart::collected(&resource, records, requests))
+        let mut part = ResourcePart::collected(&resource, records, requests);
+        if skipped > 0 {
+            part.coverage.error = Some(format!(
+                "{skipped} reference value(s) that are not sys_ids were not looked up"
+            ));
+        }
+        Ok(part)
     }
 }
 

@@ -137,6 +137,11 @@ pub fn text<'a>(record: &'a Value, field: &str) -> &'a str {
     }
 }
 
+/// Whether a value is a sys_id: 32 hexadecimal characters, as every record key is.
+pub fn is_sys_id(value: &str) -> bool {
+    value.len() == 32 && value.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 fn flag(record: &Value, field: &str) -> bool {
     text(record, field) == "true"
 }

@@ -1,6 +1,6 @@
 //! A small evaluator for ServiceNow encoded queries and the rendering of Table API records.
 //!
-//! Supported: `^` (AND), `^OR` (binds tighter than `^`), `ORDERBY<f>`, `ORDERBYDESC<f>`, and
+//! Supported: `^` (AND), `^OR` (binds tighter than `^`), `^NQ` (a new query, OR-ed with the others), `ORDERBY<f>`, `ORDERBYDESC<f>`, and
 //! the operators `=`, `!=`, `>=`, `<=`, `>`, `<`, `IN`, `NOT IN`, `LIKE`, `STARTSWITH`, `ENDSWITH`, `ISEMPTY`,
 //! `ISNOTEMPTY`, with one level of dot-walking through reference columns.
 
@@ -147,27 +147,36 @@ fn matches(tables: &Tables, table: &Table, row: &Row, c: &Condition) -> bool {
 
 /// Runs a list request: filter, order, count, page, drop ACL-hidden rows, project, render.
 pub fn run(tables: &Tables, table: &Table, request: &ListRequest) -> Result<Page, QueryError> {
-    let mut groups: Vec<Vec<Condition>> = Vec::new(); // AND of ORs
+    // `^NQ` starts a new query whose rows are added to the others' (an OR of whole queries).
+    let mut queries: Vec<Vec<Vec<Condition>>> = Vec::new(); // OR of (AND of ORs)
     let mut order: Vec<(String, bool)> = Vec::new();
-    for part in request.query.split('^').filter(|p| !p.is_empty()) {
-        if let Some(field) = part.strip_prefix("ORDERBYDESC") {
-            order.push((field.to_string(), true));
-        } else if let Some(field) = part.strip_prefix("ORDERBY") {
-            order.push((field.to_string(), false));
-        } else if let Some(term) = part.strip_prefix("OR") {
-            let condition = parse_condition(tables, table, term)?;
-            match groups.last_mut() {
-                Some(group) => group.push(condition),
-                None => groups.push(vec![condition]),
+    for text in request.query.split("^NQ") {
+        let mut groups: Vec<Vec<Condition>> = Vec::new();
+        for part in text.split('^').filter(|p| !p.is_empty()) {
+            if let Some(field) = part.strip_prefix("ORDERBYDESC") {
+                order.push((field.to_string(), true));
+            } else if let Some(field) = part.strip_prefix("ORDERBY") {
+                order.push((field.to_string(), false));
+            } else if let Some(term) = part.strip_prefix("OR") {
+                let condition = parse_condition(tables, table, term)?;
+                match groups.last_mut() {
+                    Some(group) => group.push(condition),
+                    None => groups.push(vec![condition]),
+                }
+            } else {
+                groups.push(vec![parse_condition(tables, table, part)?]);
             }
-        } else {
-            groups.push(vec![parse_condition(tables, table, part)?]);
         }
+        queries.push(groups);
     }
     let mut selected: Vec<&Row> = table
         .rows
         .iter()
-        .filter(|row| groups.iter().all(|g| g.iter().any(|c| matches(tables, table, row, c))))
+        .filter(|row| {
+            queries
+                .iter()
+                .any(|groups| groups.iter().all(|g| g.iter().any(|c| matches(tables, table, row, c))))
+        })
         .collect();
     for (field, descending) in order.iter().rev() {
         selected.sort_by(|a, b| {

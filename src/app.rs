@@ -45,12 +45,10 @@ pub fn join_errors(errors: &[engine::RuleError]) -> String {
 pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<Runtime>> {
     let url = match database_url {
         Some(url) => url.to_string(),
-        None => {
-            std::fs::create_dir_all(data_dir)
-                .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
-            sqlite_url(&data_dir.join("aispm.db"))
-        }
+        None => sqlite_url(&data_dir.join("aispm.db")),
     };
+    // The data directory holds the database (live vendor data) and the key file: owner only.
+    private_dir(data_dir).with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let store = Store::open(&url).await?;
     let queue = Queue::for_store(&store).await?;
     let env_key = std::env::var("AISPM_MASTER_KEY").ok().filter(|k| !k.is_empty());
@@ -61,6 +59,21 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<Run
         rules: Arc::new(load_rules()?),
         queue,
     }))
+}
+
+/// Creates `dir` with mode 0700 (its parents as usual), or leaves an existing one as it is.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// Reads a secret from the named environment variable or file.
@@ -119,13 +132,18 @@ pub async fn start_scan(rt: &Runtime, tenant_slug: &str) -> Result<Vec<String>> 
     for conn in connections {
         let unfinished = rt.store.unfinished_scans(&conn.id).await?;
         if let Some(scan) = unfinished.first() {
-            // A scan interrupted by a crash: its job is still queued and resumes from its parts.
-            eprintln!(
-                "resuming unfinished scan {} of {} ({})",
-                scan.id, conn.label, scan.status
-            );
-            ids.push(scan.id.clone());
-            continue;
+            if rt.queue.collect_job_alive(&scan.id).await? {
+                // A scan interrupted by a crash: its job is still queued and resumes from its parts.
+                eprintln!(
+                    "resuming unfinished scan {} of {} ({})",
+                    scan.id, conn.label, scan.status
+                );
+                ids.push(scan.id.clone());
+                continue;
+            }
+            // Its job left the queue without finishing it (tries used up): it can never end
+            // by itself, so it is failed and a new scan starts.
+            rt.store.fail_scan(&scan.id, ORPHANED).await?;
         }
         let scan = rt.store.create_scan(&tenant.id, &conn.id).await?;
         rt.queue
@@ -137,6 +155,9 @@ pub async fn start_scan(rt: &Runtime, tenant_slug: &str) -> Result<Vec<String>> 
     }
     Ok(ids)
 }
+
+/// Why a scan whose queue job is gone was failed.
+const ORPHANED: &str = "its queue job ended without finishing the scan (its tries were used up)";
 
 pub struct ScanOutcome {
     pub completed: usize,
@@ -166,6 +187,7 @@ pub async fn wait_for_scans(
         .map(|c| (c.id, c.label))
         .collect();
     let mut last_line = String::new();
+    let mut last_liveness = Instant::now();
     let outcome = loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut scans = Vec::new();
@@ -200,6 +222,17 @@ pub async fn wait_for_scans(
         let finished = scans
             .iter()
             .all(|s| s.status == status::COMPLETED || s.status == status::FAILED);
+        if !finished && last_liveness.elapsed() > Duration::from_secs(5) {
+            last_liveness = Instant::now();
+            for s in scans
+                .iter()
+                .filter(|s| s.status == status::QUEUED || s.status == status::RUNNING)
+            {
+                if !rt.queue.collect_job_alive(&s.id).await? {
+                    rt.store.fail_scan(&s.id, ORPHANED).await?;
+                }
+            }
+        }
         if finished {
             let completed: Vec<_> = scans.iter().filter(|s| s.status == status::COMPLETED).collect();
             let last_finish = completed.iter().filter_map(|s| s.finished_at.clone()).max();

@@ -25,10 +25,15 @@ fn env(tag: &str, database_url: Option<String>) -> Env {
 }
 
 impl Env {
+    /// The data directory: not created by the test, so aispm creates it (owner only).
+    fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.join("data")
+    }
+
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_aispm"));
         c.args(args)
-            .env("AISPM_DATA_DIR", &self.dir)
+            .env("AISPM_DATA_DIR", self.data_dir())
             .env_remove("AISPM_MASTER_KEY")
             .env("SN_SECRET", SimConfig::default().client_secret)
             .env("SN_PASSWORD", &SimConfig::default().users[0].1)
@@ -133,7 +138,14 @@ async fn risky_instance_end_to_end() {
     assert_eq!(inv[0]["provider"], "servicenow");
     assert!(inv[0]["agents"].as_array().unwrap().len() >= 3);
     // No secret reaches the database in the clear.
-    let db = std::fs::read(e.dir.join("aispm.db")).unwrap();
+    let db = std::fs::read(e.data_dir().join("aispm.db")).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(e.data_dir()), 0o700, "the data directory is private");
+        assert_eq!(mode(e.data_dir().join("aispm.db")), 0o600, "the database is private");
+        assert_eq!(mode(e.data_dir().join("master.key")), 0o600, "the key file is private");
+    }
     let secret = SimConfig::default().client_secret;
     assert!(
         !db.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -493,7 +505,7 @@ async fn servicenow_and_m365_in_one_tenant_end_to_end() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report = std::fs::read_to_string(e.dir.join("report.md")).unwrap();
     assert!(report.contains("needs delegated admin sign-in"), "{report}");
-    let db = std::fs::read(e.dir.join("aispm.db")).unwrap();
+    let db = std::fs::read(e.data_dir().join("aispm.db")).unwrap();
     let secret = sandbox::m365::SimConfig::default().client_secret;
     assert!(!db.windows(secret.len()).any(|w| w == secret.as_bytes()));
 }

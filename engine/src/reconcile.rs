@@ -6,11 +6,13 @@ use schemas::{Finding, FindingStatus};
 use std::collections::{BTreeSet, HashMap};
 
 /// Merges the current evaluation's findings into the previous set. Returns every finding to
-/// store, in a stable order.
+/// store, in a stable order. A finding of a rule that is not among `loaded_rules` (a rule
+/// directory used once and then not) stays as it was: nobody assessed it.
 pub fn reconcile(
     previous: Vec<Finding>,
     current: Vec<Finding>,
     unassessed: &BTreeSet<(String, String)>,
+    loaded_rules: &BTreeSet<String>,
 ) -> Vec<Finding> {
     let mut by_print: HashMap<String, Finding> = previous.into_iter().map(|f| (f.fingerprint.clone(), f)).collect();
     let seen: BTreeSet<String> = current.iter().map(|f| f.fingerprint.clone()).collect();
@@ -22,7 +24,10 @@ pub fn reconcile(
         by_print.insert(found.fingerprint.clone(), found);
     }
     for finding in by_print.values_mut() {
-        if seen.contains(&finding.fingerprint) || finding.status == FindingStatus::Resolved {
+        if seen.contains(&finding.fingerprint)
+            || finding.status == FindingStatus::Resolved
+            || !loaded_rules.contains(&finding.rule_id)
+        {
             continue;
         }
         let blind = unassessed.contains(&(finding.rule_id.clone(), finding.resource.connection_id.clone()))
@@ -72,9 +77,13 @@ mod tests {
         }
     }
 
+    fn loaded() -> BTreeSet<String> {
+        BTreeSet::from(["R".to_string()])
+    }
+
     #[test]
     fn seen_again_keeps_first_seen_and_moves_last_seen() {
-        let out = reconcile(vec![f("a", "t1")], vec![f("a", "t2")], &BTreeSet::new());
+        let out = reconcile(vec![f("a", "t1")], vec![f("a", "t2")], &BTreeSet::new(), &loaded());
         assert_eq!(out.len(), 1);
         assert_eq!((out[0].first_seen.as_str(), out[0].last_seen.as_str()), ("t1", "t2"));
         assert_eq!(out[0].status, FindingStatus::Open);
@@ -82,10 +91,10 @@ mod tests {
 
     #[test]
     fn gone_is_resolved_and_coming_back_reopens() {
-        let out = reconcile(vec![f("a", "t1")], vec![], &BTreeSet::new());
+        let out = reconcile(vec![f("a", "t1")], vec![], &BTreeSet::new(), &loaded());
         assert_eq!(out[0].status, FindingStatus::Resolved);
         assert_eq!(out[0].last_seen, "t1");
-        let back = reconcile(out, vec![f("a", "t3")], &BTreeSet::new());
+        let back = reconcile(out, vec![f("a", "t3")], &BTreeSet::new(), &loaded());
         assert_eq!(back[0].status, FindingStatus::Open);
         assert_eq!(back[0].first_seen, "t1");
     }
@@ -93,7 +102,14 @@ mod tests {
     #[test]
     fn not_resolved_when_the_rule_could_not_be_assessed() {
         let blind = BTreeSet::from([("R".to_string(), "c1".to_string())]);
-        let out = reconcile(vec![f("a", "t1")], vec![], &blind);
+        let out = reconcile(vec![f("a", "t1")], vec![], &blind, &loaded());
         assert_eq!(out[0].status, FindingStatus::Open);
+    }
+
+    #[test]
+    fn not_resolved_when_the_rule_is_no_longer_loaded() {
+        let out = reconcile(vec![f("a", "t1")], vec![], &BTreeSet::new(), &BTreeSet::new());
+        assert_eq!(out[0].status, FindingStatus::Open);
+        assert_eq!(out[0].last_seen, "t1");
     }
 }

@@ -100,8 +100,50 @@ impl Queue {
     }
 
     /// Queues a collect job that no worker takes before `delay` has passed (a parked scan).
+    /// The delay is capped at the longest vendor wait there is, so no clock arithmetic can
+    /// overflow.
     pub async fn push_collect_after(&self, job: CollectJob, delay: Duration) -> Result<(), QueueError> {
+        let delay = delay.min(connectors::http::MAX_VENDOR_WAIT);
         self.push(COLLECT_QUEUE, job, COLLECT_ATTEMPTS, Some(delay)).await
+    }
+
+    /// Whether a collect job for `scan_id` is still in the queue with tries left (pending,
+    /// queued, running, or failed and due for a retry). A scan whose job is gone can never
+    /// finish by itself.
+    pub async fn collect_job_alive(&self, scan_id: &str) -> Result<bool, QueueError> {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        // The job is stored as JSON bytes: `{"scan_id":"<uuid>"}`.
+        let needle = format!("%\"scan_id\":\"{scan_id}\"%");
+        let (db, sql) = match self {
+            Queue::Sqlite(pool) => (
+                sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool.clone()),
+                "SELECT COUNT(*) AS n FROM Jobs WHERE job_type = ? AND status IN ('Pending', 'Queued', 'Running', 'Failed') \
+                 AND attempts < max_attempts AND CAST(job AS TEXT) LIKE ?",
+            ),
+            Queue::Postgres(pool) => (
+                sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool.clone()),
+                "SELECT COUNT(*) AS n FROM apalis.jobs WHERE job_type = $1 AND status IN ('Pending', 'Queued', 'Running', 'Failed') \
+                 AND attempts < max_attempts AND convert_from(job, 'UTF8') LIKE $2",
+            ),
+        };
+        let backend = match self {
+            Queue::Sqlite(_) => DbBackend::Sqlite,
+            Queue::Postgres(_) => DbBackend::Postgres,
+        };
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [COLLECT_QUEUE.into(), needle.into()],
+            ))
+            .await
+            .map_err(|e| QueueError::Storage(e.to_string()))?;
+        let count: i64 = row
+            .map(|r| r.try_get("", "n"))
+            .transpose()
+            .map_err(|e| QueueError::Storage(e.to_string()))?
+            .unwrap_or(0);
+        Ok(count > 0)
     }
 
     pub async fn push_evaluate(&self, job: EvaluateJob) -> Result<(), QueueError> {
@@ -135,7 +177,7 @@ impl Queue {
 
 async fn collect_handler(job: CollectJob, rt: Data<Arc<Runtime>>, attempt: Attempt) -> Result<(), BoxDynError> {
     let last_try = attempt.current() + 1 >= COLLECT_ATTEMPTS;
-    match work::collect(&rt, &job.scan_id, last_try).await {
+    match work::collect_job(&rt, &job.scan_id, last_try).await {
         Ok(()) => Ok(()),
         Err(WorkError::Retry(reason)) => Err(reason.into()),
         Err(other) => Err(other.to_string().into()),
@@ -143,10 +185,18 @@ async fn collect_handler(job: CollectJob, rt: Data<Arc<Runtime>>, attempt: Attem
 }
 
 async fn evaluate_handler(job: EvaluateJob, rt: Data<Arc<Runtime>>) -> Result<(), BoxDynError> {
-    work::evaluate(&rt, &job.tenant_id)
+    use futures::FutureExt;
+    match std::panic::AssertUnwindSafe(work::evaluate(&rt, &job.tenant_id))
+        .catch_unwind()
         .await
-        .map_err(|e| e.to_string().into())
+    {
+        Ok(result) => result.map_err(|e| e.to_string().into()),
+        Err(_) => Err("internal error: the evaluation panicked".into()),
+    }
 }
+
+/// How often the workers deliver outbox rows that a dead process left behind.
+const OUTBOX_SWEEP: Duration = Duration::from_secs(15);
 
 /// Runs the collect and evaluate workers until `stop` resolves.
 pub async fn run_workers(rt: Arc<Runtime>, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), QueueError> {
@@ -175,11 +225,28 @@ pub async fn run_workers(rt: Arc<Runtime>, stop: impl Future<Output = ()> + Send
         Queue::Sqlite(pool) => register!(monitor, SqliteStorage, apalis_sqlite::Config, pool),
         Queue::Postgres(pool) => register!(monitor, PostgresStorage, apalis_postgres::Config, pool),
     };
-    monitor
+    // Work a process committed but did not queue before it died: all of it now, then what
+    // stays undelivered for a while (a live process delivers its own within milliseconds).
+    let sweeper = {
+        let rt = rt.clone();
+        tokio::spawn(async move {
+            let mut min_age = Duration::ZERO;
+            loop {
+                if let Err(e) = work::sweep_outbox(&rt, min_age).await {
+                    tracing::warn!("outbox sweep: {e}");
+                }
+                min_age = OUTBOX_SWEEP * 2;
+                tokio::time::sleep(OUTBOX_SWEEP).await;
+            }
+        })
+    };
+    let result = monitor
         .run_with_signal(async move {
             stop.await;
             Ok(())
         })
         .await
-        .map_err(|e| QueueError::Storage(e.to_string()))
+        .map_err(|e| QueueError::Storage(e.to_string()));
+    sweeper.abort();
+    result
 }

@@ -36,12 +36,16 @@ pub enum WorkError {
     Other(String),
 }
 
+/// What a worker whose master key cannot open a connection's secrets says (the scan fails
+/// with exactly this).
+pub const WRONG_KEY: &str = "this worker's master key cannot open the connection's secrets: every host sharing one database must use the same AISPM_MASTER_KEY";
+
 /// Rebuilds the connector's view of a stored connection, secrets opened.
 pub fn connection_spec(rt: &Runtime, conn: &store::entities::connection::Model) -> Result<ConnectionSpec, WorkError> {
     let secrets = rt
         .secrets
         .open(&conn.id, &conn.secrets)
-        .map_err(|e| WorkError::Other(e.to_string()))?;
+        .map_err(|_| WorkError::Other(WRONG_KEY.into()))?;
     let settings =
         serde_json::from_str(&conn.settings).map_err(|e| WorkError::Other(format!("connection settings: {e}")))?;
     Ok(ConnectionSpec {
@@ -53,12 +57,53 @@ pub fn connection_spec(rt: &Runtime, conn: &store::entities::connection::Model) 
 }
 
 async fn fail_scan(rt: &Runtime, scan: &store::entities::scan::Model, reason: &str) -> Result<(), WorkError> {
-    let mut failed: store::entities::scan::ActiveModel = scan.clone().into();
-    failed.status = Set(status::FAILED.into());
-    failed.finished_at = Set(Some(store::now()));
-    failed.error = Set(Some(reason.to_string()));
-    rt.store.update_scan(failed).await?;
+    rt.store.fail_scan(&scan.id, reason).await?;
     Ok(())
+}
+
+/// Why a collect attempt ended without a result.
+enum Stop {
+    /// Try again later (the queue's retry).
+    Retry(String),
+    /// The scan cannot succeed: fail it with the reason.
+    Fail(String),
+}
+
+/// One attempt of a Collect job. Whatever goes wrong, the scan ends `failed` with the reason
+/// or is retried; it is never left queued or running with no job behind it. A panic in a
+/// connector fails the scan instead of killing the worker.
+pub async fn collect_job(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), WorkError> {
+    use futures::FutureExt;
+    let attempt = std::panic::AssertUnwindSafe(collect(rt, scan_id, last_try)).catch_unwind();
+    let stop = match attempt.await {
+        Ok(Ok(())) => return Ok(()),
+        Ok(Err(WorkError::Retry(reason))) if !last_try => Stop::Retry(reason),
+        Ok(Err(WorkError::Retry(reason))) => Stop::Fail(format!("gave up after the last attempt: {reason}")),
+        // A database or queue hiccup is worth another try while tries remain.
+        Ok(Err(e @ (WorkError::Store(_) | WorkError::Queue(_)))) if !last_try => Stop::Retry(e.to_string()),
+        Ok(Err(e)) => Stop::Fail(e.to_string()),
+        Err(panic) => Stop::Fail(format!(
+            "internal error (a bug; please report it): {}",
+            panic_text(&panic)
+        )),
+    };
+    match stop {
+        Stop::Retry(reason) => Err(WorkError::Retry(reason)),
+        Stop::Fail(reason) => {
+            tracing::warn!(scan = scan_id, "scan failed: {reason}");
+            rt.store.fail_scan(scan_id, &reason).await?;
+            Ok(())
+        }
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".into());
+    connectors::http::redact_secrets(&text).chars().take(300).collect()
 }
 
 /// Records why an attempt stopped before its resource part landed, keeping the requests it
@@ -77,7 +122,7 @@ async fn note_interrupted(
     update.throttled = Set(throttled);
     update.requests = Set(spent(parts) + lost);
     update.error = Set(Some(note));
-    rt.store.update_scan(update).await?;
+    rt.store.update_unfinished_scan(update).await?;
     Ok(())
 }
 
@@ -110,7 +155,13 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
     if scan.started_at.is_none() {
         running.started_at = Set(Some(store::now()));
     }
-    let mut scan = rt.store.update_scan(running).await?;
+    let Some(mut scan) = rt.store.update_unfinished_scan(running).await? else {
+        return Ok(()); // finished by another delivery of this job meanwhile
+    };
+    let finished_elsewhere = || async {
+        rt.store.drop_parts_if_finished(scan_id).await?;
+        Ok::<(), WorkError>(())
+    };
     let stats = collector.stats();
     // Counters carried over from earlier attempts of this scan (the collector's start at 0).
     let throttled_before = scan.throttled;
@@ -130,6 +181,7 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
             }) if wait > PARK_AFTER => {
                 // The instance's budget is spent for a while (hourly limits): park the scan
                 // until the window resets instead of retrying now. Its parts are kept.
+                let wait = wait.min(connectors::http::MAX_VENDOR_WAIT);
                 let until = chrono::Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                 let note = format!(
                     "parked until {}: {resource} is rate-limited by the instance",
@@ -178,7 +230,10 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
         progress.requests = Set(spent(&parts) + scan.requests_lost);
         progress.error = Set(None); // moving again: a parked or retry note is stale
         progress.throttled = Set(throttled_before + stats.throttled() as i64);
-        scan = rt.store.update_scan(progress).await?;
+        scan = match rt.store.update_unfinished_scan(progress).await? {
+            Some(s) => s,
+            None => return finished_elsewhere().await,
+        };
     }
     if !parts.values().any(|p| p.coverage.status == CoverageStatus::Collected) {
         let first = parts
@@ -190,24 +245,81 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
     }
     let inventory = collector.transform(&parts, &conn.id, &store::now());
     let requests = spent(&parts) + scan.requests_lost;
-    rt.store
+    let committed = rt
+        .store
         .commit_snapshot(&scan, &inventory, requests, throttled_before + stats.throttled() as i64)
         .await?;
-    rt.queue
-        .push_evaluate(EvaluateJob {
-            tenant_id: scan.tenant_id.clone(),
-        })
-        .await?;
+    let Some(outbox_id) = committed else {
+        return finished_elsewhere().await;
+    };
+    // Committed: the evaluation is owed. If this push fails or the process dies first, the
+    // outbox sweep queues it.
+    let job = EvaluateJob {
+        tenant_id: scan.tenant_id.clone(),
+    };
+    if rt.queue.push_evaluate(job).await.is_ok() {
+        rt.store.outbox_done(&outbox_id).await?;
+    }
     Ok(())
 }
 
-/// Evaluates a tenant's latest snapshots and reconciles its findings.
+/// Queues the work that outbox rows older than `min_age` ask for, then deletes them. A row
+/// whose push fails stays for the next sweep. Returns how many were delivered.
+pub async fn sweep_outbox(rt: &Runtime, min_age: std::time::Duration) -> Result<usize, WorkError> {
+    let before = chrono::Utc::now() - chrono::Duration::from_std(min_age).unwrap_or_default();
+    let before = before.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut delivered = 0;
+    for row in rt.store.outbox_before(&before).await? {
+        if row.kind == store::OUTBOX_EVALUATE {
+            let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap_or_default();
+            let Some(tenant_id) = payload["tenant_id"].as_str() else {
+                rt.store.outbox_done(&row.id).await?;
+                continue;
+            };
+            rt.queue
+                .push_evaluate(EvaluateJob {
+                    tenant_id: tenant_id.to_string(),
+                })
+                .await?;
+        }
+        rt.store.outbox_done(&row.id).await?;
+        delivered += 1;
+    }
+    Ok(delivered)
+}
+
+/// Evaluations of one tenant that lost the race to store their result before giving up.
+const EVALUATION_TRIES: usize = 5;
+
+/// Evaluates a tenant's latest snapshots and reconciles its findings. Two evaluations of one
+/// tenant at once cannot lose each other's updates: the one that stores second sees the
+/// tenant's evaluation number moved and evaluates again from the stored findings.
 pub async fn evaluate(rt: &Runtime, tenant_id: &str) -> Result<(), WorkError> {
+    for _ in 0..EVALUATION_TRIES {
+        if evaluate_once(rt, tenant_id).await? {
+            return Ok(());
+        }
+    }
+    Err(WorkError::Other(format!(
+        "tenant {tenant_id}: {EVALUATION_TRIES} evaluations in a row were overtaken by others"
+    )))
+}
+
+async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError> {
+    let seq = rt.store.evaluation_seq(tenant_id).await?;
     let inventories = rt.store.latest_inventories(tenant_id).await?;
-    let evaluation = engine::evaluate(&rt.rules, &inventories, chrono::Utc::now());
     let previous = rt.store.findings(tenant_id).await?;
+    // Rule evaluation is CPU work: off the async runtime, so workers and heartbeats go on.
+    let rules = rt.rules.clone();
+    let (inventories, evaluation) = tokio::task::spawn_blocking(move || {
+        let evaluation = engine::evaluate(&rules, &inventories, chrono::Utc::now());
+        (inventories, evaluation)
+    })
+    .await
+    .map_err(|e| WorkError::Other(format!("rule evaluation stopped: {e}")))?;
     let unassessed = evaluation.unassessed();
-    let merged = engine::reconcile(previous, evaluation.findings.clone(), &unassessed);
+    let loaded: std::collections::BTreeSet<String> = rt.rules.rules.iter().map(|r| r.meta.id.clone()).collect();
+    let merged = engine::reconcile(previous, evaluation.findings.clone(), &unassessed, &loaded);
     let not_assessed: Vec<_> = evaluation
         .results
         .iter()
@@ -229,6 +341,5 @@ pub async fn evaluate(rt: &Runtime, tenant_id: &str) -> Result<(), WorkError> {
         "coverage_gaps": coverage,
         "rules": rt.rules.rules.len(),
     });
-    rt.store.save_evaluation(tenant_id, &merged, &summary).await?;
-    Ok(())
+    Ok(rt.store.save_evaluation(tenant_id, seq, &merged, &summary).await?)
 }

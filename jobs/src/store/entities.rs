@@ -9,6 +9,8 @@ pub mod tenant {
         pub id: String,
         pub slug: String,
         pub created_at: String,
+        /// Moves with every stored evaluation (optimistic concurrency between evaluations).
+        pub evaluation_seq: i64,
     }
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -134,6 +136,26 @@ pub mod evaluation {
         pub tenant_id: String,
         pub created_at: String,
         pub summary: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+    /// Work written in the same transaction as the change that calls for it, delivered after
+    /// the commit (and again by a sweep if the process died in between).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// What to do: `evaluate`.
+        pub kind: String,
+        /// Its argument as JSON (for `evaluate`: `{"tenant_id": …}`).
+        pub payload: String,
+        pub created_at: String,
     }
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}

@@ -10,10 +10,9 @@ use migrations::{Migrator, MigratorTrait};
 use schemas::{Finding, Inventory};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,10 +65,44 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The advisory lock key migrations hold on PostgreSQL ("aispm" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0061_6973_706d;
+
+/// The file path of a SQLite URL (`sqlite://PATH?…`), unless it is in memory.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+/// Creates the database file readable by its owner only (0600), or tightens an existing one:
+/// it holds live vendor data and sealed secrets. SQLite gives its `-wal` and `-shm` files the
+/// same mode.
+fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    }
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct Store {
     pub db: DatabaseConnection,
 }
+
+/// What an outbox row of kind `evaluate` asks for.
+pub const OUTBOX_EVALUATE: &str = "evaluate";
 
 /// Scan states.
 pub mod status {
@@ -87,17 +120,42 @@ impl Store {
             .max_connections(if url.starts_with("sqlite") { 4 } else { 10 })
             .connect_timeout(Duration::from_secs(10))
             .sqlx_logging(false);
-        let db = Database::connect(options).await.map_err(|e| StoreError::Open {
+        if let Some(path) = sqlite_path(url) {
+            private_file(&path).map_err(|e| StoreError::Open {
+                url: redact_url(url),
+                reason: e.to_string(),
+            })?;
+        }
+        let open_error = |e: DbErr| StoreError::Open {
             url: redact_url(url),
             reason: e.to_string(),
-        })?;
+        };
+        let db = Database::connect(options).await.map_err(open_error)?;
         if db.get_database_backend() == DbBackend::Sqlite {
             // Several writers (the CLI and its workers) share the file.
-            use sea_orm::ConnectionTrait;
             db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;")
                 .await?;
+            Migrator::up(&db, None).await?;
+        } else {
+            // Two processes starting on a fresh database at once: one migrates, the other
+            // waits for it (a session-level advisory lock, so one dedicated connection).
+            let mut single = ConnectOptions::new(url.to_string());
+            single
+                .max_connections(1)
+                .min_connections(1)
+                .connect_timeout(Duration::from_secs(10))
+                .sqlx_logging(false);
+            let session = Database::connect(single).await.map_err(open_error)?;
+            session
+                .execute_unprepared(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                .await?;
+            let migrated = Migrator::up(&session, None).await;
+            let _ = session
+                .execute_unprepared(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                .await;
+            let _ = session.close().await;
+            migrated?;
         }
-        Migrator::up(&db, None).await?;
         Ok(Store { db })
     }
 
@@ -115,6 +173,7 @@ impl Store {
             id: Set(new_id()),
             slug: Set(slug.to_string()),
             created_at: Set(now()),
+            evaluation_seq: Set(0),
         };
         Ok(model.insert(&self.db).await?)
     }
@@ -209,8 +268,38 @@ impl Store {
             .await?)
     }
 
-    pub async fn update_scan(&self, model: scan::ActiveModel) -> Result<scan::Model, StoreError> {
-        Ok(model.update(&self.db).await?)
+    /// Updates a scan that is still queued or running; `None` when it has finished meanwhile
+    /// (a second delivery of the same job must not reopen or reset a finished scan).
+    pub async fn update_unfinished_scan(&self, model: scan::ActiveModel) -> Result<Option<scan::Model>, StoreError> {
+        let update = scan::Entity::update(model)
+            .validate()?
+            .filter(scan::Column::Status.is_in([status::QUEUED, status::RUNNING]));
+        match update.exec(&self.db).await {
+            Ok(m) => Ok(Some(m)),
+            Err(DbErr::RecordNotUpdated) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Fails a scan that is still queued or running, with the reason, and drops its stored
+    /// parts (live vendor data that no snapshot will use). `false` when it had finished.
+    pub async fn fail_scan(&self, scan_id: &str, reason: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
+        let updated = scan::Entity::update_many()
+            .col_expr(scan::Column::Status, status::FAILED.into())
+            .col_expr(scan::Column::FinishedAt, now().into())
+            .col_expr(scan::Column::Error, reason.into())
+            .filter(scan::Column::Id.eq(scan_id))
+            .filter(scan::Column::Status.is_in([status::QUEUED, status::RUNNING]))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        scan_part::Entity::delete_many()
+            .filter(scan_part::Column::ScanId.eq(scan_id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(updated > 0)
     }
 
     /// Records one resource's part; replaces an earlier attempt's part for the same resource.
@@ -239,6 +328,22 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the stored parts of a scan that has finished (a late delivery of its job may have
+    /// stored some after the snapshot committed).
+    pub async fn drop_parts_if_finished(&self, scan_id: &str) -> Result<(), StoreError> {
+        let finished = self
+            .scan(scan_id)
+            .await
+            .is_ok_and(|s| s.status == status::COMPLETED || s.status == status::FAILED);
+        if finished {
+            scan_part::Entity::delete_many()
+                .filter(scan_part::Column::ScanId.eq(scan_id))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn parts(&self, scan_id: &str) -> Result<Parts, StoreError> {
         let rows = scan_part::Entity::find()
             .filter(scan_part::Column::ScanId.eq(scan_id))
@@ -253,17 +358,39 @@ impl Store {
             .collect()
     }
 
-    /// Commits the snapshot and completes the scan in one transaction: until this commits,
-    /// the previous complete snapshot stays the authoritative one.
+    /// Commits the snapshot, completes the scan, drops its raw parts and writes the outbox
+    /// row that asks for the tenant's evaluation, in one transaction: until this commits, the
+    /// previous complete snapshot stays the authoritative one, and once it has, the evaluation
+    /// happens even if the process dies now. Returns the outbox row's id, or `None` when the
+    /// scan had already finished (a second delivery of the job).
     pub async fn commit_snapshot(
         &self,
         scan: &scan::Model,
         inventory: &Inventory,
         requests: i64,
         throttled: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let body = serde_json::to_string(inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let txn = self.db.begin().await?;
+        let mut done: scan::ActiveModel = scan.clone().into();
+        done.status = Set(status::COMPLETED.into());
+        done.finished_at = Set(Some(now()));
+        done.requests = Set(requests);
+        done.throttled = Set(throttled);
+        done.error = Set(None);
+        let completed = scan::Entity::update(done)
+            .validate()?
+            .filter(scan::Column::Status.is_in([status::QUEUED, status::RUNNING]))
+            .exec(&txn)
+            .await;
+        match completed {
+            Ok(_) => {}
+            Err(DbErr::RecordNotUpdated) => {
+                txn.rollback().await?;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        }
         snapshot::ActiveModel {
             id: Set(new_id()),
             tenant_id: Set(scan.tenant_id.clone()),
@@ -274,41 +401,65 @@ impl Store {
         }
         .insert(&txn)
         .await?;
-        let mut done: scan::ActiveModel = scan.clone().into();
-        done.status = Set(status::COMPLETED.into());
-        done.finished_at = Set(Some(now()));
-        done.requests = Set(requests);
-        done.throttled = Set(throttled);
-        done.error = Set(None);
-        done.update(&txn).await?;
+        scan_part::Entity::delete_many()
+            .filter(scan_part::Column::ScanId.eq(&scan.id))
+            .exec(&txn)
+            .await?;
+        let outbox_id = new_id();
+        outbox::ActiveModel {
+            id: Set(outbox_id.clone()),
+            kind: Set(OUTBOX_EVALUATE.into()),
+            payload: Set(serde_json::json!({ "tenant_id": scan.tenant_id }).to_string()),
+            created_at: Set(now()),
+        }
+        .insert(&txn)
+        .await?;
         txn.commit().await?;
+        Ok(Some(outbox_id))
+    }
+
+    // ---- outbox
+
+    /// Outbox rows written before `before` (RFC 3339), oldest first.
+    pub async fn outbox_before(&self, before: &str) -> Result<Vec<outbox::Model>, StoreError> {
+        Ok(outbox::Entity::find()
+            .filter(outbox::Column::CreatedAt.lt(before))
+            .order_by_asc(outbox::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn outbox_done(&self, id: &str) -> Result<(), StoreError> {
+        outbox::Entity::delete_by_id(id.to_string()).exec(&self.db).await?;
         Ok(())
     }
 
-    /// The newest complete snapshot of each of the tenant's connections.
+    // ---- snapshots
+
+    /// The newest complete snapshot of each of the tenant's connections (one row read per
+    /// connection, never the history).
     pub async fn latest_inventories(&self, tenant_id: &str) -> Result<Vec<Inventory>, StoreError> {
-        let rows = snapshot::Entity::find()
-            .filter(snapshot::Column::TenantId.eq(tenant_id))
-            .order_by_desc(snapshot::Column::CreatedAt)
-            .all(&self.db)
-            .await?;
-        let mut latest: BTreeMap<String, Inventory> = BTreeMap::new();
-        for row in rows {
-            if latest.contains_key(&row.connection_id) {
-                continue;
+        let mut latest = Vec::new();
+        for conn in self.connections(tenant_id).await? {
+            let row = snapshot::Entity::find()
+                .filter(snapshot::Column::ConnectionId.eq(&conn.id))
+                .order_by_desc(snapshot::Column::CreatedAt)
+                .order_by_desc(snapshot::Column::Id)
+                .one(&self.db)
+                .await?;
+            if let Some(row) = row {
+                let inventory = serde_json::from_str(&row.inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                latest.push(inventory);
             }
-            let inventory = serde_json::from_str(&row.inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            latest.insert(row.connection_id, inventory);
         }
-        Ok(latest.into_values().collect())
+        Ok(latest)
     }
 
-    pub async fn snapshot_count(&self, connection_id: &str) -> Result<usize, StoreError> {
+    pub async fn snapshot_count(&self, connection_id: &str) -> Result<u64, StoreError> {
         Ok(snapshot::Entity::find()
             .filter(snapshot::Column::ConnectionId.eq(connection_id))
-            .all(&self.db)
-            .await?
-            .len())
+            .count(&self.db)
+            .await?)
     }
 
     // ---- findings
@@ -316,6 +467,7 @@ impl Store {
     pub async fn findings(&self, tenant_id: &str) -> Result<Vec<Finding>, StoreError> {
         let rows = finding::Entity::find()
             .filter(finding::Column::TenantId.eq(tenant_id))
+            .order_by_asc(finding::Column::Fingerprint)
             .all(&self.db)
             .await?;
         rows.into_iter()
@@ -323,14 +475,39 @@ impl Store {
             .collect()
     }
 
-    /// Writes the reconciled findings and the evaluation summary in one transaction.
+    /// The tenant's evaluation sequence number, read before an evaluation starts.
+    pub async fn evaluation_seq(&self, tenant_id: &str) -> Result<i64, StoreError> {
+        tenant::Entity::find_by_id(tenant_id.to_string())
+            .one(&self.db)
+            .await?
+            .map(|t| t.evaluation_seq)
+            .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is gone")))
+    }
+
+    /// Writes the reconciled findings and the evaluation summary in one transaction, if no
+    /// other evaluation of the tenant was stored since `seq` was read; `false` means one was,
+    /// and this evaluation (computed from older findings) must be done again.
     pub async fn save_evaluation(
         &self,
         tenant_id: &str,
+        seq: i64,
         findings: &[Finding],
         summary: &serde_json::Value,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        use sea_orm::sea_query::Expr;
         let txn = self.db.begin().await?;
+        // First statement a write: on SQLite it takes the write lock, on PostgreSQL the row's.
+        let claimed = tenant::Entity::update_many()
+            .col_expr(tenant::Column::EvaluationSeq, Expr::value(seq + 1))
+            .filter(tenant::Column::Id.eq(tenant_id))
+            .filter(tenant::Column::EvaluationSeq.eq(seq))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if claimed == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
         for f in findings {
             let body = serde_json::to_string(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let model = finding::ActiveModel {
@@ -371,7 +548,7 @@ impl Store {
         .insert(&txn)
         .await?;
         txn.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     pub async fn latest_evaluation(&self, tenant_id: &str) -> Result<Option<serde_json::Value>, StoreError> {

@@ -131,6 +131,8 @@ pub fn router(config: SimConfig, tables: Tables) -> Router {
         .route("/__sandbox/expire_tokens", post(expire_tokens))
         .route("/__sandbox/scenario/{name}", post(switch_scenario))
         .route("/__sandbox/client_secret", post(rotate_secret))
+        .route("/__sandbox/throttle", post(set_throttle))
+        .route("/__sandbox/tokens", get(issued_tokens))
         .with_state(state)
 }
 
@@ -517,6 +519,23 @@ async fn rotate_secret(State(state): State<Shared>, body: String) -> StatusCode 
     s.access_tokens.clear();
     s.refresh_tokens.clear();
     StatusCode::NO_CONTENT
+}
+
+/// `{"every": N or null, "retry_after": seconds}`: refuse every Nth Table API request from now.
+async fn set_throttle(State(state): State<Shared>, Json(body): Json<Value>) -> StatusCode {
+    let mut s = state.lock().unwrap();
+    s.config.throttle_every = body["every"].as_u64().filter(|n| *n > 0);
+    if let Some(seconds) = body["retry_after"].as_u64() {
+        s.config.throttle_retry_after = seconds;
+    }
+    StatusCode::NO_CONTENT
+}
+
+/// Every access and refresh token handed out, for tests that look for them where they must
+/// not be.
+async fn issued_tokens(State(state): State<Shared>) -> Json<Vec<String>> {
+    let s = state.lock().unwrap();
+    Json(s.access_tokens.keys().chain(s.refresh_tokens.keys()).cloned().collect())
 }
 
 async fn stats(State(state): State<Shared>) -> Json<SimStats> {

@@ -167,13 +167,40 @@ fn missing_coverage(rule: &Rule, coverage: &HashMap<&str, &Coverage>) -> Option<
     (!gaps.is_empty()).then(|| gaps.join("; "))
 }
 
+/// Bounds on evaluation work.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest one rule may take on one resource. A rule that takes longer is
+    /// `not_assessed` there, with the reason, and is not run on the connection's remaining
+    /// resources; the evaluation goes on with the other rules.
+    pub per_rule_and_resource: std::time::Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            per_rule_and_resource: std::time::Duration::from_millis(250),
+        }
+    }
+}
+
 /// Evaluates every rule against the tenant's latest inventories.
 pub fn evaluate(rules: &RuleSet, inventories: &[Inventory], now: chrono::DateTime<chrono::Utc>) -> Evaluation {
+    evaluate_with(rules, inventories, now, Limits::default())
+}
+
+/// [`evaluate`] with explicit [`Limits`].
+pub fn evaluate_with(
+    rules: &RuleSet,
+    inventories: &[Inventory],
+    now: chrono::DateTime<chrono::Utc>,
+    limits: Limits,
+) -> Evaluation {
     let now_text = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let root = root_context();
     let mut out = Evaluation::default();
     for inv in inventories {
-        evaluate_inventory(rules, inv, &root, &now, &now_text, &mut out);
+        evaluate_inventory(rules, inv, &root, &now, &now_text, limits, &mut out);
     }
     evaluate_paths(rules, inventories, &root, &now_text, &mut out);
     out
@@ -185,8 +212,12 @@ fn evaluate_inventory(
     root: &Context,
     now: &chrono::DateTime<chrono::Utc>,
     now_text: &str,
+    limits: Limits,
     out: &mut Evaluation,
 ) {
+    let budget = limits.per_rule_and_resource;
+    // Rules that overran their budget on this connection, and by how much.
+    let mut overran: HashMap<String, std::time::Duration> = HashMap::new();
     let ix = Index::new(inv);
     let coverage: HashMap<&str, &Coverage> = inv.coverage.iter().map(|c| (c.resource.as_str(), c)).collect();
     let tenant = view::to_cel(&view::tenant_view(inv));
@@ -270,7 +301,29 @@ fn evaluate_inventory(
                         .push(result(rule, id, Outcome::NotAssessed, Some(reason.clone())));
                     continue;
                 }
-                match run_bool(rule.when.as_ref().expect("resource rule"), &ctx) {
+                if let Some(took) = overran.get(&rule.meta.id) {
+                    let reason = format!(
+                        "not evaluated: the rule took {} ms on an earlier resource, over its {} ms budget",
+                        took.as_millis(),
+                        budget.as_millis()
+                    );
+                    out.results.push(result(rule, id, Outcome::NotAssessed, Some(reason)));
+                    continue;
+                }
+                let started = std::time::Instant::now();
+                let outcome = run_bool(rule.when.as_ref().expect("resource rule"), &ctx);
+                let took = started.elapsed();
+                if took > budget {
+                    let reason = format!(
+                        "the rule took {} ms here, over its {} ms budget",
+                        took.as_millis(),
+                        budget.as_millis()
+                    );
+                    out.results.push(result(rule, id, Outcome::NotAssessed, Some(reason)));
+                    overran.insert(rule.meta.id.clone(), took);
+                    continue;
+                }
+                match outcome {
                     Ok(true) => {
                         out.results.push(result(rule, id, Outcome::Fail, None));
                         let resource = FindingResource {

@@ -9,6 +9,6 @@ pub mod reconcile;
 pub mod rules;
 pub mod view;
 
-pub use evaluate::{evaluate, fingerprint, Evaluation, Outcome, RuleResult};
+pub use evaluate::{evaluate, evaluate_with, fingerprint, Evaluation, Limits, Outcome, RuleResult};
 pub use reconcile::reconcile;
 pub use rules::{Rule, RuleError, RuleSet};

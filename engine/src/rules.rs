@@ -164,7 +164,18 @@ pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
         ));
     }
     let program = |key: &str, source: &str| {
-        Program::compile(source).map_err(|e| error(line_of(text, key), format!("{key}: CEL does not parse: {e}")))
+        let compiled = Program::compile(source)
+            .map_err(|e| error(line_of(text, key), format!("{key}: CEL does not parse: {e}")))?;
+        let depth = comprehension_depth(compiled.expression());
+        if depth > MAX_COMPREHENSION_DEPTH {
+            return Err(error(
+                line_of(text, key),
+                format!(
+                    "{key}: macros (exists, all, map, filter) nested {depth} deep; at most {MAX_COMPREHENSION_DEPTH}, since the cost grows with the list sizes to that power"
+                ),
+            ));
+        }
+        Ok(compiled)
     };
     let (when, path) = match (&meta.resource[..], &meta.when, &meta.path) {
         ("path", None, Some(p)) => (
@@ -208,6 +219,45 @@ pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
         path,
         evidence,
     })
+}
+
+/// How deeply a rule's comprehension macros may nest: with lists of n items a condition costs
+/// about n to this power, so deeper nesting is how a rule could take hours on a large tenant.
+pub const MAX_COMPREHENSION_DEPTH: usize = 3;
+
+/// How deeply comprehensions (`exists`, `all`, `exists_one`, `map`, `filter`) nest in an
+/// expression. A comprehension's range is evaluated once, so it does not count as nested.
+pub fn comprehension_depth(e: &cel::IdedExpr) -> usize {
+    use cel::common::ast::{EntryExpr, Expr};
+    let max_of = |items: &mut dyn Iterator<Item = &cel::IdedExpr>| items.map(comprehension_depth).max().unwrap_or(0);
+    match &e.expr {
+        Expr::Comprehension(c) => {
+            let body = max_of(&mut [&c.accu_init, &c.loop_cond, &c.loop_step, &c.result].into_iter());
+            comprehension_depth(&c.iter_range).max(1 + body)
+        }
+        Expr::Call(call) => max_of(&mut call.target.iter().map(|t| t.as_ref()).chain(call.args.iter())),
+        Expr::List(list) => max_of(&mut list.elements.iter()),
+        Expr::Select(select) => comprehension_depth(&select.operand),
+        Expr::Map(map) => map
+            .entries
+            .iter()
+            .map(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => comprehension_depth(&m.key).max(comprehension_depth(&m.value)),
+                EntryExpr::StructField(f) => comprehension_depth(&f.value),
+            })
+            .max()
+            .unwrap_or(0),
+        Expr::Struct(s) => s
+            .entries
+            .iter()
+            .map(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => comprehension_depth(&m.key).max(comprehension_depth(&m.value)),
+                EntryExpr::StructField(f) => comprehension_depth(&f.value),
+            })
+            .max()
+            .unwrap_or(0),
+        _ => 0,
+    }
 }
 
 /// A set of rules with unique ids.

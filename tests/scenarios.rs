@@ -162,3 +162,51 @@ async fn m365_clean_fires_no_rule_and_leaves_nothing_unassessed() {
     assert_clean(&eval);
     assert!(eval.count(Outcome::Pass) > 25);
 }
+
+#[tokio::test]
+async fn two_connections_of_one_vendor_keep_their_own_findings_and_no_path_joins_them() {
+    // Production and its clone: the same ids on both instances mean different things.
+    let rules = RuleSet::builtin().unwrap();
+    let mut prod = inventory(scenarios::risky()).await;
+    prod.connection_id = "prod".into();
+    let mut clone = prod.clone();
+    clone.connection_id = "clone".into();
+    let alone = evaluate(&rules, std::slice::from_ref(&prod), chrono::Utc::now());
+    let both = evaluate(&rules, &[prod.clone(), clone.clone()], chrono::Utc::now());
+    assert_eq!(
+        both.findings.len(),
+        2 * alone.findings.len(),
+        "neither merged nor extra paths"
+    );
+    let prints: BTreeSet<&str> = both.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    assert_eq!(prints.len(), both.findings.len(), "each finding its own fingerprint");
+    for connection in ["prod", "clone"] {
+        let mine = both
+            .findings
+            .iter()
+            .filter(|f| f.resource.connection_id == connection)
+            .count();
+        assert_eq!(mine, alone.findings.len(), "{connection}");
+    }
+    // Fingerprints are stable across scans of the same connection.
+    let again = evaluate(&rules, &[prod.clone(), clone], chrono::Utc::now());
+    let again_prints: BTreeSet<&str> = again.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    assert_eq!(prints, again_prints);
+    // A gap on one connection makes its path rules not assessed there, not on the other.
+    let mut blind = prod.clone();
+    blind.connection_id = "blind".into();
+    for c in blind.coverage.iter_mut() {
+        c.status = schemas::CoverageStatus::Forbidden;
+    }
+    let mixed = evaluate(&rules, &[prod, blind], chrono::Utc::now());
+    let path_rule = "SNOW-PATH-001";
+    let of = |conn: &str, outcome: Outcome| {
+        mixed
+            .results
+            .iter()
+            .any(|r| r.rule_id == path_rule && r.connection_id == conn && r.outcome == outcome)
+    };
+    assert!(of("prod", Outcome::Fail));
+    assert!(of("blind", Outcome::NotAssessed));
+    assert!(!of("blind", Outcome::Fail));
+}

@@ -54,9 +54,10 @@ impl Evaluation {
     }
 }
 
-/// A stable fingerprint: rule id + resource id (or path signature).
-pub fn fingerprint(rule_id: &str, resource_id: &str) -> String {
-    let digest = Sha256::digest(format!("{rule_id}\u{1f}{resource_id}").as_bytes());
+/// A stable fingerprint: rule id + connection + resource id (or path signature). The
+/// connection is part of it: the same agent id on two instances is two findings.
+pub fn fingerprint(rule_id: &str, connection_id: &str, resource_id: &str) -> String {
+    let digest = Sha256::digest(format!("{rule_id}\u{1f}{connection_id}\u{1f}{resource_id}").as_bytes());
     hex::encode(&digest[..16])
 }
 
@@ -132,7 +133,7 @@ fn evidence(rule: &Rule, ctx: &Context) -> Value {
 
 fn finding(rule: &Rule, resource: FindingResource, evidence: Value, path: Option<ExposurePath>, now: &str) -> Finding {
     Finding {
-        fingerprint: fingerprint(&rule.meta.id, &resource.id),
+        fingerprint: fingerprint(&rule.meta.id, &resource.connection_id, &resource.id),
         rule_id: rule.meta.id.clone(),
         title: rule.meta.title.clone(),
         severity: rule.meta.severity,
@@ -372,30 +373,46 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
         return;
     }
     let graph = AccessGraph::build(inventories);
-    let coverage: HashMap<&str, &Coverage> = inventories
+    // Coverage per connection: one connection's gap is not hidden by another's success.
+    let coverage: HashMap<&str, HashMap<&str, &Coverage>> = inventories
         .iter()
-        .flat_map(|i| i.coverage.iter())
-        .map(|c| (c.resource.as_str(), c))
+        .map(|i| {
+            let of_connection = i.coverage.iter().map(|c| (c.resource.as_str(), c)).collect();
+            (i.connection_id.as_str(), of_connection)
+        })
         .collect();
-    let tenant_id = inventories
-        .iter()
-        .map(|i| i.connection_id.as_str())
-        .collect::<Vec<_>>()
-        .join("+");
     for rule in path_rules {
         let spec = rule.path.as_ref().expect("path rule");
-        let result = |resource_id: &str, outcome, reason| RuleResult {
+        let result = |connection_id: &str, resource_id: &str, outcome, reason| RuleResult {
             rule_id: rule.meta.id.clone(),
-            connection_id: tenant_id.clone(),
+            connection_id: connection_id.to_string(),
             resource_id: resource_id.to_string(),
             resource_kind: "path".into(),
             outcome,
             reason,
         };
-        if let Some(reason) = missing_coverage(rule, &coverage) {
-            out.results.push(result(&tenant_id, Outcome::NotAssessed, Some(reason)));
+        // The connections this rule is about, and whether each was seen well enough. Paths
+        // never cross connections (the graph does not join them), so each is judged alone.
+        let mut assessable: Vec<&str> = Vec::new();
+        for inv in inventories
+            .iter()
+            .filter(|i| rule.meta.provider == "any" || i.provider == rule.meta.provider)
+        {
+            match missing_coverage(rule, &coverage[inv.connection_id.as_str()]) {
+                Some(reason) => out.results.push(result(
+                    &inv.connection_id,
+                    &inv.connection_id,
+                    Outcome::NotAssessed,
+                    Some(reason),
+                )),
+                None => assessable.push(&inv.connection_id),
+            }
+        }
+        if assessable.is_empty() {
             continue;
         }
+        // Every node, so a predicate's marks are indexed by node index; nodes of connections
+        // that cannot be assessed never match.
         let nodes: Vec<_> = graph.graph.node_indices().collect();
         let mut failed_predicate = None;
         let mut mark = |predicate: &NodePredicate| -> Vec<bool> {
@@ -404,6 +421,9 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
                 .map(|n| {
                     let node = &graph.graph[*n];
                     if rule.meta.provider != "any" && node.provider != rule.meta.provider {
+                        return false;
+                    }
+                    if !assessable.contains(&node.connection_id.as_str()) {
                         return false;
                     }
                     if predicate.kind.as_deref().is_some_and(|k| k != node.kind) {
@@ -443,7 +463,7 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
                 }
             }
         }
-        let mut failures = 0;
+        let mut failures: HashMap<&str, usize> = HashMap::new();
         for start in nodes.iter().filter(|n| from[n.index()]) {
             let paths = graph.paths_from(*start, &via, &to, spec.through.as_deref(), spec.max_hops);
             for steps in paths.into_iter().take(MAX_PATHS_PER_START) {
@@ -463,16 +483,19 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
                     provider: first.provider.clone(),
                     connection_id: first.connection_id.clone(),
                 };
-                out.results.push(result(&signature, Outcome::Fail, None));
+                out.results
+                    .push(result(&first.connection_id, &signature, Outcome::Fail, None));
                 out.findings
                     .push(finding(rule, resource, evidence, Some(path), now_text));
-                failures += 1;
+                *failures.entry(first.connection_id.as_str()).or_default() += 1;
             }
         }
-        if failures == 0 {
-            match failed_predicate {
-                Some(e) => out.results.push(result(&tenant_id, Outcome::NotAssessed, Some(e))),
-                None => out.results.push(result(&tenant_id, Outcome::Pass, None)),
+        for connection in assessable.iter().filter(|c| !failures.contains_key(**c)) {
+            match &failed_predicate {
+                Some(e) => out
+                    .results
+                    .push(result(connection, connection, Outcome::NotAssessed, Some(e.clone()))),
+                None => out.results.push(result(connection, connection, Outcome::Pass, None)),
             }
         }
     }
@@ -493,8 +516,9 @@ mod tests {
 
     #[test]
     fn fingerprints_are_stable_and_distinct() {
-        assert_eq!(fingerprint("R1", "a"), fingerprint("R1", "a"));
-        assert_ne!(fingerprint("R1", "a"), fingerprint("R2", "a"));
-        assert_eq!(fingerprint("R1", "a").len(), 32);
+        assert_eq!(fingerprint("R1", "c1", "a"), fingerprint("R1", "c1", "a"));
+        assert_ne!(fingerprint("R1", "c1", "a"), fingerprint("R2", "c1", "a"));
+        assert_ne!(fingerprint("R1", "c1", "a"), fingerprint("R1", "c2", "a"));
+        assert_eq!(fingerprint("R1", "c1", "a").len(), 32);
     }
 }

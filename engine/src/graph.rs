@@ -19,9 +19,12 @@ pub struct Node {
     pub view: cel::Value,
 }
 
+/// The access graph of a tenant's connections. Nodes are keyed by (connection, id): two
+/// connections of one vendor (production and its clone) use the same ids for different
+/// things, so the graph never joins connections through a shared id.
 pub struct AccessGraph {
     pub graph: DiGraph<Node, &'static str>,
-    by_id: HashMap<String, NodeIndex>,
+    by_id: HashMap<(String, String), NodeIndex>,
 }
 
 pub const EXTERNAL_SINK: &str = "external";
@@ -106,57 +109,58 @@ impl AccessGraph {
 
             for a in &inv.agents {
                 for p in &a.audience {
-                    g.edge(p, &a.id, "invokes");
+                    g.edge(&inv.connection_id, p, &a.id, "invokes");
                 }
                 if let Some(p) = &a.run_as {
-                    g.edge(&a.id, p, "runs_as");
+                    g.edge(&inv.connection_id, &a.id, p, "runs_as");
                 }
                 for b in a.tools.iter().filter(|b| b.active) {
-                    g.edge(&a.id, &b.tool_id, "uses");
+                    g.edge(&inv.connection_id, &a.id, &b.tool_id, "uses");
                 }
                 for d in &a.knowledge {
-                    g.edge(&a.id, d, "grounds_on");
+                    g.edge(&inv.connection_id, &a.id, d, "grounds_on");
                 }
                 for t in &a.teams {
-                    g.edge(&a.id, t, "member_of");
-                    g.edge(t, &a.id, "recruits");
+                    g.edge(&inv.connection_id, &a.id, t, "member_of");
+                    g.edge(&inv.connection_id, t, &a.id, "recruits");
                 }
             }
             for team in &inv.teams {
                 for a in &team.orchestrators {
-                    g.edge(a, &team.id, "orchestrates");
+                    g.edge(&inv.connection_id, a, &team.id, "orchestrates");
                 }
             }
             for i in &inv.untrusted_inputs {
                 for a in &i.reaches {
-                    g.edge(&i.id, a, "ingests");
+                    g.edge(&inv.connection_id, &i.id, a, "ingests");
                 }
             }
             for t in &inv.tools {
                 for d in &t.targets {
                     if t.capabilities.contains(&Capability::Read) {
-                        g.edge(&t.id, d, "reads");
+                        g.edge(&inv.connection_id, &t.id, d, "reads");
                     }
                     if t.capabilities
                         .iter()
                         .any(|c| matches!(c, Capability::Write | Capability::ExecuteCode))
                     {
-                        g.edge(&t.id, d, "writes");
+                        g.edge(&inv.connection_id, &t.id, d, "writes");
                     }
                 }
                 if t.capabilities.contains(&Capability::SendExternal) {
-                    g.edge(&t.id, &sink, "sends_to");
+                    g.edge(&inv.connection_id, &t.id, &sink, "sends_to");
                 }
             }
             for grant in &inv.grants {
-                g.edge(&grant.holder, &grant.target, "has_access");
+                g.edge(&inv.connection_id, &grant.holder, &grant.target, "has_access");
             }
         }
         g
     }
 
     fn node(&mut self, inv: &Inventory, id: &str, kind: &'static str, name: &str, extra: Value) {
-        if self.by_id.contains_key(id) {
+        let key = (inv.connection_id.clone(), id.to_string());
+        if self.by_id.contains_key(&key) {
             return;
         }
         let mut view = extra;
@@ -172,12 +176,14 @@ impl AccessGraph {
             provider: inv.provider.clone(),
             view: to_cel(&view),
         });
-        self.by_id.insert(id.to_string(), index);
+        self.by_id.insert(key, index);
     }
 
-    fn edge(&mut self, from: &str, to: &str, kind: &'static str) {
-        // Edges to things the inventory did not describe are dropped, not invented.
-        if let (Some(a), Some(b)) = (self.by_id.get(from), self.by_id.get(to)) {
+    /// An edge between two things of one connection. Edges to things the inventory did not
+    /// describe are dropped, not invented.
+    fn edge(&mut self, connection_id: &str, from: &str, to: &str, kind: &'static str) {
+        let key = |id: &str| (connection_id.to_string(), id.to_string());
+        if let (Some(a), Some(b)) = (self.by_id.get(&key(from)), self.by_id.get(&key(to))) {
             self.graph.add_edge(*a, *b, kind);
         }
     }

@@ -418,11 +418,11 @@ async fn bench_scan(client_rps: u32) {
     });
     let tenant = rt.store.add_tenant("bench").await.unwrap();
     let id = jobs::store::new_id();
+    let settings = json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": client_rps as f64, "page_size": 500, "budget_share": 1.0});
     let sealed = rt.secrets.seal(
-        &id,
+        &jobs::SealContext::new(&id, &tenant.id, "servicenow", &settings),
         &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
     );
-    let settings = json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": client_rps as f64, "page_size": 500, "budget_share": 1.0});
     rt.store
         .add_connection(&id, &tenant.id, "servicenow", &server.base_url, &settings, sealed)
         .await

@@ -76,6 +76,45 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// Re-seals every connection's secrets with a new master key and, for a key file, replaces
+/// the file. The new key is on disk (fsynced, `master.key.new`) before any secret is re-sealed
+/// with it, and re-sealing is one transaction, so an interruption loses nothing: run it again.
+pub async fn rotate_key(rt: &Runtime, data_dir: &Path, new_key_env: Option<&str>) -> Result<()> {
+    let env_key = std::env::var("AISPM_MASTER_KEY").ok().filter(|k| !k.is_empty());
+    if env_key.is_some() || new_key_env.is_some() {
+        let var =
+            new_key_env.ok_or_else(|| anyhow!("AISPM_MASTER_KEY is set: give the new key with --new-key-env VAR"))?;
+        let text = std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the new key) is not set"))?;
+        let new = SecretBox::from_text(&text).map_err(|e| anyhow!("{var}: {e}"))?;
+        let n = rt.store.reseal_connections(&rt.secrets, &new).await?;
+        eprintln!(
+            "re-sealed {n} connection(s) with key {}; now set AISPM_MASTER_KEY to the new key on every host that shares this database",
+            new.key_id()
+        );
+        return Ok(());
+    }
+    let key_file = data_dir.join("master.key");
+    let pending = data_dir.join("master.key.new");
+    // A rotation interrupted after writing its key resumes with that key.
+    let new = if pending.exists() {
+        SecretBox::load(None, &pending)?
+    } else {
+        let (new, text) = SecretBox::generate();
+        jobs::crypto::write_private(&pending, &text).with_context(|| format!("cannot write {}", pending.display()))?;
+        new
+    };
+    let n = rt.store.reseal_connections(&rt.secrets, &new).await?;
+    std::fs::rename(&pending, &key_file).with_context(|| format!("cannot replace {}", key_file.display()))?;
+    std::fs::File::open(data_dir).and_then(|d| d.sync_all()).ok();
+    eprintln!(
+        "re-sealed {n} connection(s) with key {} (was {}); {} replaced",
+        new.key_id(),
+        rt.secrets.key_id(),
+        key_file.display()
+    );
+    Ok(())
+}
+
 /// Reads a secret from the named environment variable or file.
 pub fn read_secret(env_var: Option<&str>, file: Option<&Path>, what: &str) -> Result<String> {
     let value = match (env_var, file) {
@@ -114,7 +153,8 @@ pub async fn connect(
     connectors::verify(&spec)
         .await
         .map_err(|e| anyhow!("could not connect to {label}: {e}"))?;
-    let sealed = rt.secrets.seal(&id, &secrets);
+    let context = jobs::SealContext::new(&id, &tenant.id, provider, &settings);
+    let sealed = rt.secrets.seal(&context, &secrets);
     rt.store
         .add_connection(&id, &tenant.id, provider, label, &settings, sealed)
         .await?;

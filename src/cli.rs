@@ -49,6 +49,22 @@ pub enum Command {
     /// List or validate rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Manage the master key that seals connection secrets.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Re-seal every connection's secrets with a new master key. With a key file, a new key
+    /// is generated and replaces the file; with AISPM_MASTER_KEY, give the new key in another
+    /// variable and set AISPM_MASTER_KEY to it on every host afterwards.
+    Rotate {
+        /// Environment variable holding the new key (64 hex characters or base64 of 32 bytes);
+        /// required when AISPM_MASTER_KEY is set.
+        #[arg(long, value_name = "VAR")]
+        new_key_env: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]

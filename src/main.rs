@@ -243,6 +243,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Key(KeyCommand::Rotate { new_key_env }) => {
+            let rt = app::open(db, &data_dir).await?;
+            app::rotate_key(&rt, &data_dir, new_key_env.as_deref()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report(a) => {
             let rt = app::open(db, &data_dir).await?;
             let (json_path, md_path) = write_report(&rt, &a.tenant, &a.out).await?;

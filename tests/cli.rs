@@ -579,3 +579,55 @@ async fn m365_mistakes_get_one_line_errors() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_rotate_reseals_and_replaces_the_key_file() {
+    let e = env("rotate", None);
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    assert!(e.run(&["tenant", "add", "acme"]).await.status.success());
+    let out = connect(&e, &server.base_url, &["--max-rps", "100"]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key_file = e.data_dir().join("master.key");
+    let before = std::fs::read_to_string(&key_file).unwrap();
+    let out = e.run(&["key", "rotate"]).await;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("re-sealed 1 connection(s)"), "{stderr}");
+    let after = std::fs::read_to_string(&key_file).unwrap();
+    assert_ne!(before, after, "a new key");
+    assert!(
+        !stderr.contains(after.trim()) && !stderr.contains(before.trim()),
+        "keys are never printed"
+    );
+    assert!(!e.data_dir().join("master.key.new").exists());
+    let out = e.run(&["scan", "--tenant", "acme", "--wait"]).await;
+    assert!(out.status.success(), "scan with the new key: {}", text(&out.stderr));
+    // With the old key back, a worker says exactly what is wrong.
+    std::fs::remove_file(&key_file).unwrap();
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key_file)
+            .unwrap();
+        f.write_all(before.as_bytes()).unwrap();
+    }
+    let out = e.run(&["scan", "--tenant", "acme", "--wait"]).await;
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("must use the same AISPM_MASTER_KEY"), "{stderr}");
+    // Set AISPM_MASTER_KEY without saying where the new key is: one line naming the problem.
+    let out = e
+        .cmd(&["key", "rotate"])
+        .env("AISPM_MASTER_KEY", "ab".repeat(32))
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("--new-key-env"), "{}", text(&out.stderr));
+}

@@ -118,9 +118,44 @@ impl std::fmt::Debug for ConnectionSpec {
     }
 }
 
+/// How a vendor describes itself to the rest of aispm: the one place a vendor is wired in.
+/// The CLI, the jobs and (later) the HTTP API reach a vendor only through its entry in
+/// [`VENDORS`].
+pub struct Vendor {
+    /// The provider id stored with each connection (`servicenow`, `m365`).
+    pub id: &'static str,
+    /// What people call it.
+    pub label: &'static str,
+    /// The names of the connection's secrets.
+    pub secrets: &'static [&'static str],
+    /// The settings that say where the secrets are sent (base URLs, the directory): bound into
+    /// the secrets' sealing, so a row edited to point elsewhere no longer opens them.
+    pub destination_settings: &'static [&'static str],
+    /// The collector for a stored connection.
+    pub collector: fn(&ConnectionSpec) -> Result<Box<dyn Collector>, ConnectError>,
+    /// Proves a connection's credentials (obtains a token; reads no data).
+    pub verify: fn(ConnectionSpec) -> BoxFuture<'static, Result<(), ConnectError>>,
+}
+
+/// Every vendor aispm can read. Adding one is a line here (and its folders).
+pub static VENDORS: &[&Vendor] = &[&servicenow::VENDOR, &m365::VENDOR];
+
+/// The registry entry of a provider id.
+pub fn vendor(provider: &str) -> Result<&'static Vendor, ConnectError> {
+    VENDORS
+        .iter()
+        .copied()
+        .find(|v| v.id == provider)
+        .ok_or_else(|| ConnectError::UnknownProvider(provider.to_string()))
+}
+
+fn known_providers() -> String {
+    VENDORS.iter().map(|v| v.id).collect::<Vec<_>>().join(", ")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("unknown provider {0:?} (known: servicenow, m365)")]
+    #[error("unknown provider {0:?} (known: {known})", known = known_providers())]
     UnknownProvider(String),
     #[error("connection setting {0}")]
     Setting(String),
@@ -130,18 +165,10 @@ pub enum ConnectError {
 
 /// Builds the collector for a stored connection.
 pub fn collector(spec: &ConnectionSpec) -> Result<Box<dyn Collector>, ConnectError> {
-    match spec.provider.as_str() {
-        servicenow::PROVIDER => Ok(Box::new(servicenow::ServiceNow::from_spec(spec)?)),
-        m365::PROVIDER => Ok(Box::new(m365::M365::from_spec(spec)?)),
-        other => Err(ConnectError::UnknownProvider(other.to_string())),
-    }
+    (vendor(&spec.provider)?.collector)(spec)
 }
 
 /// Proves a connection's credentials by obtaining a token.
 pub async fn verify(spec: &ConnectionSpec) -> Result<(), ConnectError> {
-    match spec.provider.as_str() {
-        servicenow::PROVIDER => servicenow::ServiceNow::from_spec(spec)?.verify().await,
-        m365::PROVIDER => m365::M365::from_spec(spec)?.verify().await,
-        other => Err(ConnectError::UnknownProvider(other.to_string())),
-    }
+    (vendor(&spec.provider)?.verify)(spec.clone()).await
 }

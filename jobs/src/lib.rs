@@ -7,7 +7,7 @@ pub mod queue;
 pub mod store;
 pub mod work;
 
-pub use crypto::SecretBox;
+pub use crypto::{SealContext, SecretBox};
 pub use queue::{run_workers, CollectJob, EvaluateJob, Queue};
 pub use store::Store;
 pub use work::Runtime;

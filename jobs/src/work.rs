@@ -40,14 +40,18 @@ pub enum WorkError {
 /// with exactly this).
 pub const WRONG_KEY: &str = "this worker's master key cannot open the connection's secrets: every host sharing one database must use the same AISPM_MASTER_KEY";
 
+/// What a worker says when a connection's sealed secrets do not match its stored settings.
+pub const ALTERED: &str = "the connection's sealed secrets do not match its stored settings (the row was altered, perhaps to send them elsewhere); connect it again";
+
 /// Rebuilds the connector's view of a stored connection, secrets opened.
 pub fn connection_spec(rt: &Runtime, conn: &store::entities::connection::Model) -> Result<ConnectionSpec, WorkError> {
-    let secrets = rt
-        .secrets
-        .open(&conn.id, &conn.secrets)
-        .map_err(|_| WorkError::Other(WRONG_KEY.into()))?;
-    let settings =
+    let settings: serde_json::Value =
         serde_json::from_str(&conn.settings).map_err(|e| WorkError::Other(format!("connection settings: {e}")))?;
+    let context = crate::crypto::SealContext::new(&conn.id, &conn.tenant_id, &conn.provider, &settings);
+    let secrets = rt.secrets.open(&context, &conn.secrets).map_err(|e| match e {
+        crate::crypto::CryptoError::OtherKey { .. } => WorkError::Other(WRONG_KEY.into()),
+        _ => WorkError::Other(ALTERED.into()),
+    })?;
     Ok(ConnectionSpec {
         id: conn.id.clone(),
         provider: conn.provider.clone(),

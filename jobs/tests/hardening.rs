@@ -300,9 +300,11 @@ async fn no_secret_or_token_is_stored_in_clear_anywhere() {
         ("client_secret".to_string(), config.client_secret.clone()),
         ("password".to_string(), password.clone()),
     ]);
-    let sealed = rt.secrets.seal(&id, &secrets);
     let settings = serde_json::json!({"instance_url": server.base_url, "client_id": config.client_id,
         "username": user, "max_rps": 200.0});
+    let sealed = rt
+        .secrets
+        .seal(&jobs::SealContext::new(&id, &t.id, "servicenow", &settings), &secrets);
     rt.store
         .add_connection(&id, &t.id, "servicenow", &server.base_url, &settings, sealed)
         .await
@@ -345,5 +347,91 @@ async fn no_secret_or_token_is_stored_in_clear_anywhere() {
                 "a secret or token is stored in clear"
             );
         }
+    }
+}
+
+async fn a_row_edited_to_send_the_secret_elsewhere_does_not_open(db: TestDb) {
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    let elsewhere = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    let rt = runtime(&db.url).await;
+    let conn = connect(&rt, "acme", &server.base_url).await;
+    // Someone with write access to the database points the connection at their own host.
+    let row = rt.store.connection(&conn).await.unwrap();
+    let mut settings: serde_json::Value = serde_json::from_str(&row.settings).unwrap();
+    settings["instance_url"] = serde_json::json!(elsewhere.base_url);
+    {
+        use sea_orm::{ActiveModelTrait, Set};
+        let mut edited: jobs::store::entities::connection::ActiveModel = row.into();
+        edited.settings = Set(settings.to_string());
+        edited.update(&rt.store.db).await.unwrap();
+    }
+    let id = queue_scan(&rt, "acme", &conn).await;
+    let done = scan_with_workers(&rt, &id).await;
+    assert_eq!(done.status, status::FAILED);
+    assert_eq!(done.error.as_deref(), Some(jobs::work::ALTERED));
+    let seen: sandbox::servicenow::SimStats = reqwest::get(format!("{}/__sandbox/stats", elsewhere.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen.token_requests, 0, "the secret never went to the other host");
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_edited_to_send_the_secret_elsewhere_does_not_open_sqlite() {
+    a_row_edited_to_send_the_secret_elsewhere_does_not_open(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_edited_to_send_the_secret_elsewhere_does_not_open_postgres() {
+    if let Some(db) = postgres("a_row_edited_to_send_the_secret_elsewhere_does_not_open_postgres").await {
+        a_row_edited_to_send_the_secret_elsewhere_does_not_open(db).await;
+    }
+}
+
+async fn rotating_the_key_reseals_every_secret(db: TestDb) {
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    let rt = runtime(&db.url).await;
+    let conn = connect(&rt, "acme", &server.base_url).await;
+    let (new_key, _text) = SecretBox::generate();
+    assert_eq!(rt.store.reseal_connections(&rt.secrets, &new_key).await.unwrap(), 1);
+    // Idempotent: a second run (after an interrupted one) re-seals nothing.
+    assert_eq!(rt.store.reseal_connections(&rt.secrets, &new_key).await.unwrap(), 0);
+    let row = rt.store.connection(&conn).await.unwrap();
+    assert!(row.secrets.starts_with(&format!("v2:{}:", new_key.key_id())));
+    // The old key no longer opens it; the new one scans.
+    let id = queue_scan(&rt, "acme", &conn).await;
+    let failed = scan_with_workers(&rt, &id).await;
+    assert_eq!(failed.error.as_deref(), Some(jobs::work::WRONG_KEY));
+    let store = Store::open(&db.url).await.unwrap();
+    let rotated = Arc::new(Runtime {
+        queue: jobs::Queue::for_store(&store).await.unwrap(),
+        store,
+        secrets: new_key,
+        rules: rt.rules.clone(),
+    });
+    let id = queue_scan(&rotated, "acme", &conn).await;
+    let done = scan_with_workers(&rotated, &id).await;
+    assert_eq!(done.status, status::COMPLETED, "{done:?}");
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_key_reseals_every_secret_sqlite() {
+    rotating_the_key_reseals_every_secret(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotating_the_key_reseals_every_secret_postgres() {
+    if let Some(db) = postgres("rotating_the_key_reseals_every_secret_postgres").await {
+        rotating_the_key_reseals_every_secret(db).await;
     }
 }

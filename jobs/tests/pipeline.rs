@@ -97,7 +97,7 @@ async fn lifecycle(db: TestDb) {
     // 5. Secrets are sealed at rest.
     let row = rt.store.connection(&conn).await.unwrap();
     assert!(!row.secrets.contains(&SimConfig::default().client_secret));
-    assert!(row.secrets.starts_with("v1:"));
+    assert!(row.secrets.starts_with("v2:"));
     db.drop_db().await;
 }
 
@@ -151,12 +151,12 @@ async fn a_throttled_scan_is_parked_in_the_queue_and_resumes() {
     let rt = runtime(&db.url).await;
     let t = rt.store.add_tenant("acme").await.unwrap();
     let id = jobs::store::new_id();
-    let sealed = rt.secrets.seal(
-        &id,
-        &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
-    );
     let settings =
         json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": 100.0, "max_wait_secs": 1});
+    let sealed = rt.secrets.seal(
+        &jobs::SealContext::new(&id, &t.id, "servicenow", &settings),
+        &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
+    );
     rt.store
         .add_connection(&id, &t.id, "servicenow", &server.base_url, &settings, sealed)
         .await

@@ -173,6 +173,16 @@ impl Hosts {
     }
 }
 
+/// Microsoft 365 in the vendor registry.
+pub const VENDOR: crate::Vendor = crate::Vendor {
+    id: PROVIDER,
+    label: "Microsoft 365",
+    secrets: &[CLIENT_SECRET],
+    destination_settings: &["directory_id", "login_url", "graph_url", "bap_url", "powerplatform_url"],
+    collector: |spec| Ok(Box::new(M365::from_spec(spec)?)),
+    verify: |spec| Box::pin(async move { M365::from_spec(&spec)?.verify().await }),
+};
+
 pub struct M365 {
     settings: Settings,
     hosts: Hosts,

@@ -357,6 +357,16 @@ impl Settings {
 pub const CLIENT_SECRET: &str = "client_secret";
 pub const PASSWORD: &str = "password";
 
+/// ServiceNow in the vendor registry.
+pub const VENDOR: crate::Vendor = crate::Vendor {
+    id: PROVIDER,
+    label: "ServiceNow",
+    secrets: &[CLIENT_SECRET, PASSWORD],
+    destination_settings: &["instance_url"],
+    collector: |spec| Ok(Box::new(ServiceNow::from_spec(spec)?)),
+    verify: |spec| Box::pin(async move { ServiceNow::from_spec(&spec)?.verify().await }),
+};
+
 pub struct ServiceNow {
     tables: TableClient,
     tokens: Arc<OAuthTokenSource>,

@@ -224,6 +224,35 @@ impl Store {
             .await?)
     }
 
+    /// Re-seals every connection's secrets with `new` (opening them with `old`, or leaving
+    /// those already sealed with `new`), in one transaction. Returns how many were re-sealed.
+    pub async fn reseal_connections(
+        &self,
+        old: &crate::SecretBox,
+        new: &crate::SecretBox,
+    ) -> Result<usize, StoreError> {
+        use crate::crypto::SealContext;
+        let txn = self.db.begin().await?;
+        let mut resealed = 0;
+        for conn in connection::Entity::find().all(&txn).await? {
+            let settings: serde_json::Value =
+                serde_json::from_str(&conn.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let context = SealContext::new(&conn.id, &conn.tenant_id, &conn.provider, &settings);
+            if new.open(&context, &conn.secrets).is_ok() {
+                continue;
+            }
+            let secrets = old
+                .open(&context, &conn.secrets)
+                .map_err(|e| StoreError::Corrupt(format!("connection {} ({}): {e}", conn.label, conn.id)))?;
+            let mut row: connection::ActiveModel = conn.into();
+            row.secrets = Set(new.seal(&context, &secrets));
+            row.update(&txn).await?;
+            resealed += 1;
+        }
+        txn.commit().await?;
+        Ok(resealed)
+    }
+
     pub async fn connection(&self, id: &str) -> Result<connection::Model, StoreError> {
         connection::Entity::find_by_id(id.to_string())
             .one(&self.db)

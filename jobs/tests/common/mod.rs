@@ -93,8 +93,10 @@ pub async fn connect(rt: &Runtime, tenant: &str, base_url: &str) -> String {
     let t = rt.store.add_tenant(tenant).await.unwrap();
     let id = jobs::store::new_id();
     let secrets = BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]);
-    let sealed = rt.secrets.seal(&id, &secrets);
     let settings = json!({"instance_url": base_url, "client_id": config.client_id, "max_rps": 200.0});
+    let sealed = rt
+        .secrets
+        .seal(&jobs::SealContext::new(&id, &t.id, "servicenow", &settings), &secrets);
     rt.store
         .add_connection(&id, &t.id, "servicenow", base_url, &settings, sealed)
         .await

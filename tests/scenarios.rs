@@ -210,3 +210,20 @@ async fn two_connections_of_one_vendor_keep_their_own_findings_and_no_path_joins
     assert!(of("blind", Outcome::NotAssessed));
     assert!(!of("blind", Outcome::Fail));
 }
+
+#[test]
+fn every_resource_a_rule_needs_is_read_by_a_collector() {
+    // A typo in `needs:` would make a rule not_assessed forever.
+    let produced: BTreeSet<String> = connectors::VENDORS.iter().flat_map(|v| (v.resources)()).collect();
+    let rules = RuleSet::builtin().unwrap();
+    let mut unknown = Vec::new();
+    for rule in &rules.rules {
+        for need in &rule.meta.needs {
+            if !produced.contains(need) {
+                unknown.push(format!("{} ({}) needs {need}", rule.meta.id, rule.source));
+            }
+        }
+    }
+    assert!(unknown.is_empty(), "no collector reads: {unknown:#?}");
+    assert!(produced.len() > 40, "{produced:?}");
+}

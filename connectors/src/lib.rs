@@ -131,6 +131,8 @@ pub struct Vendor {
     /// The settings that say where the secrets are sent (base URLs, the directory): bound into
     /// the secrets' sealing, so a row edited to point elsewhere no longer opens them.
     pub destination_settings: &'static [&'static str],
+    /// The resources its collector reads, in order (what rules may name in `needs:`).
+    pub resources: fn() -> Vec<String>,
     /// The collector for a stored connection.
     pub collector: fn(&ConnectionSpec) -> Result<Box<dyn Collector>, ConnectError>,
     /// Proves a connection's credentials (obtains a token; reads no data).

@@ -179,6 +179,7 @@ pub const VENDOR: crate::Vendor = crate::Vendor {
     label: "Microsoft 365",
     secrets: &[CLIENT_SECRET],
     destination_settings: &["directory_id", "login_url", "graph_url", "bap_url", "powerplatform_url"],
+    resources: || RESOURCES.iter().map(|r| resource_name(r)).collect(),
     collector: |spec| Ok(Box::new(M365::from_spec(spec)?)),
     verify: |spec| Box::pin(async move { M365::from_spec(&spec)?.verify().await }),
 };
@@ -820,7 +821,7 @@ impl Collector for M365 {
     }
 
     fn resources(&self) -> Vec<String> {
-        RESOURCES.iter().map(|r| resource_name(r)).collect()
+        (VENDOR.resources)()
     }
 
     fn fetch<'a>(&'a self, resource: &'a str, earlier: &'a Parts) -> BoxFuture<'a, Result<ResourcePart, ApiError>> {

@@ -363,6 +363,7 @@ pub const VENDOR: crate::Vendor = crate::Vendor {
     label: "ServiceNow",
     secrets: &[CLIENT_SECRET, PASSWORD],
     destination_settings: &["instance_url"],
+    resources: || plan().iter().map(TableSpec::resource).collect(),
     collector: |spec| Ok(Box::new(ServiceNow::from_spec(spec)?)),
     verify: |spec| Box::pin(async move { ServiceNow::from_spec(&spec)?.verify().await }),
 };
@@ -533,7 +534,7 @@ impl Collector for ServiceNow {
     }
 
     fn resources(&self) -> Vec<String> {
-        plan().iter().map(TableSpec::resource).collect()
+        (VENDOR.resources)()
     }
 
     fn fetch<'a>(&'a self, resource: &'a str, earlier: &'a Parts) -> BoxFuture<'a, Result<ResourcePart, ApiError>> {

@@ -389,9 +389,10 @@ fn bench_engine() {
 /// One scan through the queue. `client_rps` is the connection's --max-rps; when it is above
 /// the simulator's limit the instance answers 429 + Retry-After and the client must recover.
 async fn bench_scan(client_rps: u32) {
-    use jobs::store::{status, Store};
-    use jobs::{CollectJob, Queue, Runtime, SecretBox};
+    use jobs::{CollectJob, Queue, Runtime};
     use sandbox::servicenow::{self, scenarios, RateLimit, SimConfig};
+    use store::SecretBox;
+    use store::{ScanStatus, Store};
     let scan_agents = env_usize("AISPM_BENCH_SCAN_AGENTS", 2_000);
     let rps = env_usize("AISPM_BENCH_RPS", 10) as u32;
     let config = SimConfig {
@@ -417,10 +418,10 @@ async fn bench_scan(client_rps: u32) {
         queue,
     });
     let tenant = rt.store.add_tenant("bench").await.unwrap();
-    let id = jobs::store::new_id();
+    let id = store::new_id();
     let settings = json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": client_rps as f64, "page_size": 500, "budget_share": 1.0});
     let sealed = rt.secrets.seal(
-        &jobs::SealContext::new(&id, &tenant.id, "servicenow", &settings),
+        &store::SealContext::new(&id, &tenant.id, "servicenow", &settings),
         &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
     );
     rt.store
@@ -442,7 +443,7 @@ async fn bench_scan(client_rps: u32) {
     let done = loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let s = rt.store.scan(&scan.id).await.unwrap();
-        if s.status == status::COMPLETED || s.status == status::FAILED {
+        if s.status == ScanStatus::Completed || s.status == ScanStatus::Failed {
             break s;
         }
     };

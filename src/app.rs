@@ -2,13 +2,14 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use engine::RuleSet;
-use jobs::store::{self, status, Store};
-use jobs::{CollectJob, Queue, Runtime, SecretBox};
+use jobs::{CollectJob, Queue, Runtime};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use store::SecretBox;
+use store::{ScanStatus, Store};
 
 /// The default data directory: $XDG_DATA_HOME/aispm or ~/.local/share/aispm.
 pub fn default_data_dir() -> PathBuf {
@@ -100,7 +101,7 @@ pub async fn rotate_key(rt: &Runtime, data_dir: &Path, new_key_env: Option<&str>
         SecretBox::load(None, &pending)?
     } else {
         let (new, text) = SecretBox::generate();
-        jobs::crypto::write_private(&pending, &text).with_context(|| format!("cannot write {}", pending.display()))?;
+        store::crypto::write_private(&pending, &text).with_context(|| format!("cannot write {}", pending.display()))?;
         new
     };
     let n = rt.store.reseal_connections(&rt.secrets, &new).await?;
@@ -153,7 +154,7 @@ pub async fn connect(
     connectors::verify(&spec)
         .await
         .map_err(|e| anyhow!("could not connect to {label}: {e}"))?;
-    let context = jobs::SealContext::new(&id, &tenant.id, provider, &settings);
+    let context = store::SealContext::new(&id, &tenant.id, provider, &settings);
     let sealed = rt.secrets.seal(&context, &secrets);
     rt.store
         .add_connection(&id, &tenant.id, provider, label, &settings, sealed)
@@ -244,9 +245,9 @@ pub async fn wait_for_scans(
                     s.resources_done,
                     s.resources_total,
                     s.requests,
-                    match (&s.error, s.status.as_str()) {
+                    match (&s.error, s.status) {
                         // A parked or retrying scan says why it is waiting.
-                        (Some(note), status::RUNNING) => format!(" ({note})"),
+                        (Some(note), ScanStatus::Running) => format!(" ({note})"),
                         _ if s.throttled > 0 => format!(", {} throttled", s.throttled),
                         _ => String::new(),
                     }
@@ -261,12 +262,12 @@ pub async fn wait_for_scans(
         }
         let finished = scans
             .iter()
-            .all(|s| s.status == status::COMPLETED || s.status == status::FAILED);
+            .all(|s| s.status == ScanStatus::Completed || s.status == ScanStatus::Failed);
         if !finished && last_liveness.elapsed() > Duration::from_secs(5) {
             last_liveness = Instant::now();
             for s in scans
                 .iter()
-                .filter(|s| s.status == status::QUEUED || s.status == status::RUNNING)
+                .filter(|s| s.status == ScanStatus::Queued || s.status == ScanStatus::Running)
             {
                 if !rt.queue.collect_job_alive(&s.id).await? {
                     rt.store.fail_scan(&s.id, ORPHANED).await?;
@@ -274,7 +275,7 @@ pub async fn wait_for_scans(
             }
         }
         if finished {
-            let completed: Vec<_> = scans.iter().filter(|s| s.status == status::COMPLETED).collect();
+            let completed: Vec<_> = scans.iter().filter(|s| s.status == ScanStatus::Completed).collect();
             let last_finish = completed.iter().filter_map(|s| s.finished_at.clone()).max();
             let evaluated = match (&last_finish, rt.store.latest_evaluation(&tenant.id).await?) {
                 (None, _) => true, // nothing to evaluate
@@ -286,7 +287,7 @@ pub async fn wait_for_scans(
                     completed: completed.len(),
                     failed: scans
                         .iter()
-                        .filter(|s| s.status == status::FAILED)
+                        .filter(|s| s.status == ScanStatus::Failed)
                         .map(|s| {
                             let label = labels.get(&s.connection_id).map(String::as_str).unwrap_or("?");
                             format!("{label}: {}", s.error.as_deref().unwrap_or("failed"))

@@ -77,7 +77,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&args.out).await,
         Command::Rules(cmd) => rules(cmd),
         Command::Tenant(TenantCommand::Add { slug }) => {
-            let slug = jobs::store::parse_slug(&slug).map_err(anyhow::Error::msg)?;
+            let slug = store::parse_slug(&slug).map_err(anyhow::Error::msg)?;
             let rt = app::open(db, &data_dir).await?;
             let t = rt.store.add_tenant(&slug).await?;
             println!("{}", t.slug);

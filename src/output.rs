@@ -154,7 +154,7 @@ pub fn report_json(tenant: &str, findings: &[Finding], inventories: &[Inventory]
     let gaps = coverage_gaps(inventories);
     json!({
         "tenant": tenant,
-        "generated_at": jobs::store::now(),
+        "generated_at": store::now(),
         "open_findings_by_severity": counts,
         "evaluation": evaluation,
         "connections": inventories.iter().map(|i| json!({
@@ -182,7 +182,7 @@ pub fn report_markdown(
     let _ = writeln!(
         md,
         "Generated {} by aispm {}.\n",
-        jobs::store::now(),
+        store::now(),
         env!("CARGO_PKG_VERSION")
     );
     let _ = writeln!(md, "## Summary\n\n| Severity | Open findings |\n|---|---|");

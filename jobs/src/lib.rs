@@ -1,13 +1,14 @@
-//! Jobs and persistence: the apalis queue (SQLite or PostgreSQL), the collect and evaluate
-//! workers, the sea-orm store and secret sealing. Vendor-agnostic: connectors are reached only
-//! through `connectors::collector`.
+//! The job queue and what its jobs do: the apalis queue (SQLite or PostgreSQL), the Collect and
+//! Evaluate jobs, and the workers that run them. Vendor-agnostic: connectors are reached only
+//! through `connectors::collector`; persistence is the `store` crate.
+//!
+//! Layers, each using only the ones before it: `queue` (job types, pushing, liveness) →
+//! `work` (collect and evaluate) → `workers` (apalis workers and the outbox sweep).
 
-pub mod crypto;
 pub mod queue;
-pub mod store;
 pub mod work;
+pub mod workers;
 
-pub use crypto::{SealContext, SecretBox};
-pub use queue::{run_workers, CollectJob, EvaluateJob, Queue};
-pub use store::Store;
+pub use queue::{CollectJob, EvaluateJob, Queue};
 pub use work::Runtime;
+pub use workers::run_workers;

@@ -2,15 +2,13 @@
 //! database is PostgreSQL, sharing the store's connection pool.
 //!
 //! Jobs: `CollectJob` (one scan of one connection) and `EvaluateJob` (one tenant). Both are
-//! idempotent, so a retry or an orphan re-enqueue after a crash is safe.
+//! idempotent, so a retry or an orphan re-enqueue after a crash is safe. This module only
+//! queues and inspects jobs; `workers` runs them.
 
-use crate::work::{self, Runtime, WorkError};
 use apalis::prelude::*;
 use apalis_postgres::{PgPool, PostgresStorage};
 use apalis_sqlite::{SqlitePool, SqliteStorage};
 use serde::{Deserialize, Serialize};
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,8 +26,6 @@ pub const EVALUATE_QUEUE: &str = "aispm::evaluate";
 /// Tries per job; a collect job resumes from its stored parts each time.
 pub const COLLECT_ATTEMPTS: usize = 5;
 pub const EVALUATE_ATTEMPTS: usize = 3;
-/// Collect jobs in flight per process (different connections in parallel).
-const COLLECT_CONCURRENCY: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -45,7 +41,7 @@ pub enum Queue {
 
 /// Heartbeats every few seconds: a worker killed mid-job is noticed quickly and its job
 /// re-enqueued (at once by the next worker with its name, by any other after 3 missed beats).
-fn heartbeat() -> Duration {
+pub(crate) fn heartbeat() -> Duration {
     std::env::var("AISPM_HEARTBEAT_SECS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -62,11 +58,12 @@ macro_rules! config_for {
             .batch_size(4)
     };
 }
+pub(crate) use config_for;
 
 /// A worker name per host, process, run and queue (apalis refuses a name that is still
 /// heartbeating). A process killed mid-job leaves its worker row behind; any other worker
 /// re-queues that job once the row has missed 3 heartbeats.
-fn worker_name(queue: &str) -> String {
+pub(crate) fn worker_name(queue: &str) -> String {
     let host = std::env::var("AISPM_WORKER_NAME")
         .ok()
         .or_else(|| {
@@ -82,7 +79,7 @@ fn worker_name(queue: &str) -> String {
 
 impl Queue {
     /// Sets up the queue tables beside the store's.
-    pub async fn for_store(store: &crate::store::Store) -> Result<Queue, QueueError> {
+    pub async fn for_store(store: &store::Store) -> Result<Queue, QueueError> {
         let err = |e: &dyn std::fmt::Display| QueueError::Storage(e.to_string());
         if store.is_postgres() {
             let pool = store.db.get_postgres_connection_pool().clone();
@@ -173,80 +170,4 @@ impl Queue {
         };
         result.map_err(QueueError::Storage)
     }
-}
-
-async fn collect_handler(job: CollectJob, rt: Data<Arc<Runtime>>, attempt: Attempt) -> Result<(), BoxDynError> {
-    let last_try = attempt.current() + 1 >= COLLECT_ATTEMPTS;
-    match work::collect_job(&rt, &job.scan_id, last_try).await {
-        Ok(()) => Ok(()),
-        Err(WorkError::Retry(reason)) => Err(reason.into()),
-        Err(other) => Err(other.to_string().into()),
-    }
-}
-
-async fn evaluate_handler(job: EvaluateJob, rt: Data<Arc<Runtime>>) -> Result<(), BoxDynError> {
-    use futures::FutureExt;
-    match std::panic::AssertUnwindSafe(work::evaluate(&rt, &job.tenant_id))
-        .catch_unwind()
-        .await
-    {
-        Ok(result) => result.map_err(|e| e.to_string().into()),
-        Err(_) => Err("internal error: the evaluation panicked".into()),
-    }
-}
-
-/// How often the workers deliver outbox rows that a dead process left behind.
-const OUTBOX_SWEEP: Duration = Duration::from_secs(15);
-
-/// Runs the collect and evaluate workers until `stop` resolves.
-pub async fn run_workers(rt: Arc<Runtime>, stop: impl Future<Output = ()> + Send + 'static) -> Result<(), QueueError> {
-    // The same two workers on either storage; only the storage and config types differ.
-    macro_rules! register {
-        ($monitor:expr, $storage:ident, $config:ty, $pool:expr) => {{
-            let (rt1, rt2, pool1, pool2) = (rt.clone(), rt.clone(), $pool.clone(), $pool);
-            $monitor
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(COLLECT_QUEUE))
-                        .backend($storage::new(&pool1).with_config(config_for!($config, COLLECT_QUEUE)))
-                        .data(rt1.clone())
-                        .concurrency(COLLECT_CONCURRENCY)
-                        .build(collect_handler)
-                })
-                .register(move |_| {
-                    WorkerBuilder::new(worker_name(EVALUATE_QUEUE))
-                        .backend($storage::new(&pool2).with_config(config_for!($config, EVALUATE_QUEUE)))
-                        .data(rt2.clone())
-                        .build(evaluate_handler)
-                })
-        }};
-    }
-    let monitor = Monitor::new().shutdown_timeout(Duration::from_secs(5));
-    let monitor = match rt.queue.clone() {
-        Queue::Sqlite(pool) => register!(monitor, SqliteStorage, apalis_sqlite::Config, pool),
-        Queue::Postgres(pool) => register!(monitor, PostgresStorage, apalis_postgres::Config, pool),
-    };
-    // Work a process committed but did not queue before it died: all of it now, then what
-    // stays undelivered for a while (a live process delivers its own within milliseconds).
-    let sweeper = {
-        let rt = rt.clone();
-        tokio::spawn(async move {
-            let mut min_age = Duration::ZERO;
-            loop {
-                if let Err(e) = work::sweep_outbox(&rt, min_age).await {
-                    tracing::warn!("outbox sweep: {e}");
-                }
-                min_age = OUTBOX_SWEEP * 2;
-                tokio::time::sleep(OUTBOX_SWEEP).await;
-            }
-        })
-    };
-    let result = monitor
-        .run_with_signal(async move {
-            stop.await;
-            Ok(())
-        })
-        .await
-        .map_err(|e| QueueError::Storage(e.to_string()));
-    sweeper.abort();
-    result
 }

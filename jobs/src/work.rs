@@ -2,15 +2,14 @@
 //! stored parts), commit the snapshot atomically, then evaluate the tenant and reconcile
 //! findings.
 
-use crate::crypto::SecretBox;
 use crate::queue::{EvaluateJob, Queue};
-use crate::store::{self, status, Store};
 use connectors::{ApiError, ConnectionSpec};
 use engine::RuleSet;
 use schemas::CoverageStatus;
 use sea_orm::Set;
 use serde_json::json;
 use std::sync::Arc;
+use store::{ScanStatus, SecretBox, Store};
 
 /// A throttle wait longer than this parks the scan in the queue instead of holding a worker.
 const PARK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
@@ -47,9 +46,9 @@ pub const ALTERED: &str = "the connection's sealed secrets do not match its stor
 pub fn connection_spec(rt: &Runtime, conn: &store::entities::connection::Model) -> Result<ConnectionSpec, WorkError> {
     let settings: serde_json::Value =
         serde_json::from_str(&conn.settings).map_err(|e| WorkError::Other(format!("connection settings: {e}")))?;
-    let context = crate::crypto::SealContext::new(&conn.id, &conn.tenant_id, &conn.provider, &settings);
+    let context = store::SealContext::new(&conn.id, &conn.tenant_id, &conn.provider, &settings);
     let secrets = rt.secrets.open(&context, &conn.secrets).map_err(|e| match e {
-        crate::crypto::CryptoError::OtherKey { .. } => WorkError::Other(WRONG_KEY.into()),
+        store::CryptoError::OtherKey { .. } => WorkError::Other(WRONG_KEY.into()),
         _ => WorkError::Other(ALTERED.into()),
     })?;
     Ok(ConnectionSpec {
@@ -138,7 +137,7 @@ fn spent(parts: &connectors::Parts) -> i64 {
 /// One scan of one connection. Resumable: parts already stored are not fetched again.
 pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), WorkError> {
     let scan = rt.store.scan(scan_id).await?;
-    if scan.status == status::COMPLETED || scan.status == status::FAILED {
+    if scan.status == ScanStatus::Completed || scan.status == ScanStatus::Failed {
         return Ok(()); // a duplicate delivery
     }
     let conn = rt.store.connection(&scan.connection_id).await?;
@@ -153,7 +152,7 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
     let resources = collector.resources();
     let mut parts = rt.store.parts(scan_id).await?;
     let mut running: store::entities::scan::ActiveModel = scan.clone().into();
-    running.status = Set(status::RUNNING.into());
+    running.status = Set(ScanStatus::Running);
     running.resources_total = Set(resources.len() as i32);
     running.resources_done = Set(parts.len() as i32);
     if scan.started_at.is_none() {

@@ -5,19 +5,20 @@
 mod common;
 
 use common::*;
-use jobs::store::{status, Store};
-use jobs::{CollectJob, Runtime, SecretBox};
+use jobs::{CollectJob, Runtime};
 use sandbox::servicenow::{self, scenarios, SimConfig};
 use std::sync::Arc;
 use std::time::Duration;
+use store::SecretBox;
+use store::{ScanStatus, Store};
 
 /// Runs the workers until `done` says the scan is finished (bounded: 60 s).
-async fn wait_for(rt: &Arc<Runtime>, scan_id: &str, done: impl Fn(&str) -> bool) -> jobs::store::entities::scan::Model {
+async fn wait_for(rt: &Arc<Runtime>, scan_id: &str, done: impl Fn(ScanStatus) -> bool) -> store::entities::scan::Model {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let s = rt.store.scan(scan_id).await.unwrap();
-        if done(&s.status) {
+        if done(s.status) {
             return s;
         }
         assert!(tokio::time::Instant::now() < deadline, "scan did not finish: {s:?}");
@@ -36,8 +37,8 @@ async fn queue_scan(rt: &Runtime, tenant: &str, connection_id: &str) -> String {
     scan.id
 }
 
-fn finished(s: &str) -> bool {
-    s == status::COMPLETED || s == status::FAILED
+fn finished(s: ScanStatus) -> bool {
+    s.is_final()
 }
 
 async fn an_absurd_wait_fails_the_scan_and_the_worker_goes_on(db: TestDb) {
@@ -59,7 +60,7 @@ async fn an_absurd_wait_fails_the_scan_and_the_worker_goes_on(db: TestDb) {
     }));
     let first = queue_scan(&rt, "acme", &conn).await;
     let failed = wait_for(&rt, &first, finished).await;
-    assert_eq!(failed.status, status::FAILED, "{failed:?}");
+    assert_eq!(failed.status, ScanStatus::Failed, "{failed:?}");
     let reason = failed.error.unwrap();
     assert!(reason.contains("more than a day"), "{reason}");
     // The same workers, a good instance again: the next scan of the connection completes.
@@ -70,7 +71,7 @@ async fn an_absurd_wait_fails_the_scan_and_the_worker_goes_on(db: TestDb) {
         .unwrap();
     let second = queue_scan(&rt, "acme", &conn).await;
     let done = wait_for(&rt, &second, finished).await;
-    assert_eq!(done.status, status::COMPLETED, "{done:?}");
+    assert_eq!(done.status, ScanStatus::Completed, "{done:?}");
     tx.send(()).unwrap();
     workers.await.unwrap().unwrap();
     db.drop_db().await;
@@ -104,12 +105,12 @@ async fn a_wrong_master_key_fails_the_scan_with_that_message(db: TestDb) {
     });
     let id = queue_scan(&other, "acme", &conn).await;
     let done = scan_with_workers(&other, &id).await;
-    assert_eq!(done.status, status::FAILED);
+    assert_eq!(done.status, ScanStatus::Failed);
     assert_eq!(done.error.as_deref(), Some(jobs::work::WRONG_KEY));
     db.drop_db().await;
 }
 
-async fn scan_with_workers(rt: &Arc<Runtime>, scan_id: &str) -> jobs::store::entities::scan::Model {
+async fn scan_with_workers(rt: &Arc<Runtime>, scan_id: &str) -> store::entities::scan::Model {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let workers = tokio::spawn(jobs::run_workers(rt.clone(), async {
         let _ = rx.await;
@@ -149,7 +150,7 @@ async fn a_job_delivered_twice_commits_one_snapshot(db: TestDb) {
     b.unwrap();
     assert_eq!(rt.store.snapshot_count(&conn).await.unwrap(), 1);
     let done = rt.store.scan(&scan.id).await.unwrap();
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, ScanStatus::Completed);
     // A late third delivery changes nothing either.
     jobs::work::collect_job(&rt, &scan.id, true).await.unwrap();
     assert_eq!(rt.store.scan(&scan.id).await.unwrap(), done);
@@ -183,7 +184,7 @@ async fn a_kill_after_the_commit_still_evaluates(db: TestDb) {
     let spec = jobs::work::connection_spec(&rt, &rt.store.connection(&conn).await.unwrap()).unwrap();
     let collector = connectors::collector(&spec).unwrap();
     let parts = connectors::read_all(collector.as_ref()).await.unwrap();
-    let inventory = collector.transform(&parts, &conn, &jobs::store::now());
+    let inventory = collector.transform(&parts, &conn, &store::now());
     let outbox = rt.store.commit_snapshot(&scan, &inventory, 1, 0).await.unwrap();
     assert!(outbox.is_some());
     assert!(rt.store.latest_evaluation(&t.id).await.unwrap().is_none());
@@ -223,11 +224,11 @@ async fn an_evaluation_computed_from_stale_findings_is_not_stored(db: TestDb) {
     let rt = runtime(&db.url).await;
     let conn = connect(&rt, "acme", &server.base_url).await;
     let done = scan(&rt, "acme", &conn).await;
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, ScanStatus::Completed);
     let t = rt.store.tenant("acme").await.unwrap();
     let seq = rt.store.evaluation_seq(&t.id).await.unwrap();
     let findings = rt.store.findings(&t.id).await.unwrap();
-    let summary = serde_json::json!({"evaluated_at": jobs::store::now()});
+    let summary = serde_json::json!({"evaluated_at": store::now()});
     // Two evaluations read the same number; only the first to store wins.
     assert!(rt.store.save_evaluation(&t.id, seq, &findings, &summary).await.unwrap());
     assert!(!rt.store.save_evaluation(&t.id, seq, &[], &summary).await.unwrap());
@@ -294,7 +295,7 @@ async fn no_secret_or_token_is_stored_in_clear_anywhere() {
     let db = sqlite().await;
     let rt = runtime(&db.url).await;
     let t = rt.store.add_tenant("acme").await.unwrap();
-    let id = jobs::store::new_id();
+    let id = store::new_id();
     let (user, password) = config.users[0].clone();
     let secrets = std::collections::BTreeMap::from([
         ("client_secret".to_string(), config.client_secret.clone()),
@@ -304,13 +305,13 @@ async fn no_secret_or_token_is_stored_in_clear_anywhere() {
         "username": user, "max_rps": 200.0});
     let sealed = rt
         .secrets
-        .seal(&jobs::SealContext::new(&id, &t.id, "servicenow", &settings), &secrets);
+        .seal(&store::SealContext::new(&id, &t.id, "servicenow", &settings), &secrets);
     rt.store
         .add_connection(&id, &t.id, "servicenow", &server.base_url, &settings, sealed)
         .await
         .unwrap();
     let done = scan(&rt, "acme", &id).await;
-    assert_eq!(done.status, status::COMPLETED);
+    assert_eq!(done.status, ScanStatus::Completed);
     let tokens: Vec<String> = reqwest::get(format!("{}/__sandbox/tokens", server.base_url))
         .await
         .unwrap()
@@ -329,7 +330,7 @@ async fn no_secret_or_token_is_stored_in_clear_anywhere() {
         .await
         .unwrap();
     let failed = scan(&rt, "acme", &id).await;
-    assert_eq!(failed.status, status::FAILED);
+    assert_eq!(failed.status, ScanStatus::Failed);
     let dir = std::path::PathBuf::from(db.url.trim_start_matches("sqlite://").split('?').next().unwrap());
     let mut files = vec![std::fs::read(&dir).unwrap()];
     for suffix in ["-wal", "-shm"] {
@@ -365,13 +366,13 @@ async fn a_row_edited_to_send_the_secret_elsewhere_does_not_open(db: TestDb) {
     settings["instance_url"] = serde_json::json!(elsewhere.base_url);
     {
         use sea_orm::{ActiveModelTrait, Set};
-        let mut edited: jobs::store::entities::connection::ActiveModel = row.into();
+        let mut edited: store::entities::connection::ActiveModel = row.into();
         edited.settings = Set(settings.to_string());
         edited.update(&rt.store.db).await.unwrap();
     }
     let id = queue_scan(&rt, "acme", &conn).await;
     let done = scan_with_workers(&rt, &id).await;
-    assert_eq!(done.status, status::FAILED);
+    assert_eq!(done.status, ScanStatus::Failed);
     assert_eq!(done.error.as_deref(), Some(jobs::work::ALTERED));
     let seen: sandbox::servicenow::SimStats = reqwest::get(format!("{}/__sandbox/stats", elsewhere.base_url))
         .await
@@ -420,7 +421,7 @@ async fn rotating_the_key_reseals_every_secret(db: TestDb) {
     });
     let id = queue_scan(&rotated, "acme", &conn).await;
     let done = scan_with_workers(&rotated, &id).await;
-    assert_eq!(done.status, status::COMPLETED, "{done:?}");
+    assert_eq!(done.status, ScanStatus::Completed, "{done:?}");
     db.drop_db().await;
 }
 

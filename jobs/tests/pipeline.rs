@@ -5,11 +5,11 @@
 //! PostgreSQL runs when AISPM_TEST_POSTGRES_URL names a server (each test creates and drops
 //! its own database); otherwise those cases say they were skipped.
 
-use jobs::store::{status, Store};
 use sandbox::servicenow::{self, scenarios, SimConfig};
 use schemas::FindingStatus;
 use serde_json::json;
 use std::collections::BTreeMap;
+use store::{ScanStatus, Store};
 
 mod common;
 use common::*;
@@ -24,7 +24,7 @@ async fn lifecycle(db: TestDb) {
 
     // 1. A risky instance: the scan completes through the queue and findings open.
     let first = scan(&rt, "acme", &conn).await;
-    assert_eq!(first.status, status::COMPLETED, "{first:?}");
+    assert_eq!(first.status, ScanStatus::Completed, "{first:?}");
     assert_eq!(first.resources_done, first.resources_total);
     assert!(first.requests >= first.resources_total as i64);
     let findings = rt.store.findings(&tenant.id).await.unwrap();
@@ -47,7 +47,7 @@ async fn lifecycle(db: TestDb) {
         .await
         .unwrap();
     let second = scan(&rt, "acme", &conn).await;
-    assert_eq!(second.status, status::COMPLETED);
+    assert_eq!(second.status, ScanStatus::Completed);
     let after = rt.store.findings(&tenant.id).await.unwrap();
     assert!(
         after.iter().all(|f| f.status == FindingStatus::Resolved),
@@ -80,7 +80,7 @@ async fn lifecycle(db: TestDb) {
         .await
         .unwrap();
     let failed = scan(&rt, "acme", &conn).await;
-    assert_eq!(failed.status, status::FAILED);
+    assert_eq!(failed.status, ScanStatus::Failed);
     assert!(
         failed.error.as_deref().unwrap().contains("refused"),
         "{:?}",
@@ -150,11 +150,11 @@ async fn a_throttled_scan_is_parked_in_the_queue_and_resumes() {
     let db = sqlite().await;
     let rt = runtime(&db.url).await;
     let t = rt.store.add_tenant("acme").await.unwrap();
-    let id = jobs::store::new_id();
+    let id = store::new_id();
     let settings =
         json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": 100.0, "max_wait_secs": 1});
     let sealed = rt.secrets.seal(
-        &jobs::SealContext::new(&id, &t.id, "servicenow", &settings),
+        &store::SealContext::new(&id, &t.id, "servicenow", &settings),
         &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
     );
     rt.store
@@ -162,7 +162,7 @@ async fn a_throttled_scan_is_parked_in_the_queue_and_resumes() {
         .await
         .unwrap();
     let done = scan(&rt, "acme", &id).await;
-    assert_eq!(done.status, status::COMPLETED, "{done:?}");
+    assert_eq!(done.status, ScanStatus::Completed, "{done:?}");
     let stats: sandbox::servicenow::SimStats = reqwest::get(format!("{}/__sandbox/stats", server.base_url))
         .await
         .unwrap()

@@ -2,14 +2,15 @@
 //! a ServiceNow connection to a simulator, and a scan run through the queue.
 #![allow(dead_code)]
 
-use jobs::store::{status, Store};
-use jobs::{CollectJob, Queue, Runtime, SecretBox};
+use jobs::{CollectJob, Queue, Runtime};
 use sandbox::servicenow::SimConfig;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use store::SecretBox;
+use store::{ScanStatus, Store};
 
 pub struct TestDb {
     pub url: String,
@@ -91,12 +92,12 @@ pub async fn runtime(url: &str) -> Arc<Runtime> {
 pub async fn connect(rt: &Runtime, tenant: &str, base_url: &str) -> String {
     let config = SimConfig::default();
     let t = rt.store.add_tenant(tenant).await.unwrap();
-    let id = jobs::store::new_id();
+    let id = store::new_id();
     let secrets = BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]);
     let settings = json!({"instance_url": base_url, "client_id": config.client_id, "max_rps": 200.0});
     let sealed = rt
         .secrets
-        .seal(&jobs::SealContext::new(&id, &t.id, "servicenow", &settings), &secrets);
+        .seal(&store::SealContext::new(&id, &t.id, "servicenow", &settings), &secrets);
     rt.store
         .add_connection(&id, &t.id, "servicenow", base_url, &settings, sealed)
         .await
@@ -105,7 +106,7 @@ pub async fn connect(rt: &Runtime, tenant: &str, base_url: &str) -> String {
 }
 
 /// Queues a scan and runs the workers until it and the evaluation after it are done.
-pub async fn scan(rt: &Arc<Runtime>, tenant: &str, connection_id: &str) -> jobs::store::entities::scan::Model {
+pub async fn scan(rt: &Arc<Runtime>, tenant: &str, connection_id: &str) -> store::entities::scan::Model {
     let t = rt.store.tenant(tenant).await.unwrap();
     let scan = rt.store.create_scan(&t.id, connection_id).await.unwrap();
     rt.queue
@@ -126,7 +127,7 @@ pub async fn scan(rt: &Arc<Runtime>, tenant: &str, connection_id: &str) -> jobs:
             (Some(f), Some(e)) => e["evaluated_at"].as_str().unwrap() >= f.as_str(),
             _ => false,
         };
-        if s.status == status::FAILED || (s.status == status::COMPLETED && evaluated) {
+        if s.status == ScanStatus::Failed || (s.status == ScanStatus::Completed && evaluated) {
             break s;
         }
         assert!(tokio::time::Instant::now() < deadline, "scan did not finish: {s:?}");

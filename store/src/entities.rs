@@ -40,6 +40,43 @@ pub mod connection {
 
 pub mod scan {
     use sea_orm::entity::prelude::*;
+
+    /// Where a scan is. Only `Queued` and `Running` change; `Completed` and `Failed` are final.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+    pub enum ScanStatus {
+        #[sea_orm(string_value = "queued")]
+        Queued,
+        #[sea_orm(string_value = "running")]
+        Running,
+        #[sea_orm(string_value = "completed")]
+        Completed,
+        #[sea_orm(string_value = "failed")]
+        Failed,
+    }
+
+    impl ScanStatus {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                ScanStatus::Queued => "queued",
+                ScanStatus::Running => "running",
+                ScanStatus::Completed => "completed",
+                ScanStatus::Failed => "failed",
+            }
+        }
+
+        /// Completed or failed: nothing will change it again.
+        pub fn is_final(self) -> bool {
+            matches!(self, ScanStatus::Completed | ScanStatus::Failed)
+        }
+    }
+
+    impl std::fmt::Display for ScanStatus {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "scans")]
     pub struct Model {
@@ -47,8 +84,7 @@ pub mod scan {
         pub id: String,
         pub tenant_id: String,
         pub connection_id: String,
-        /// queued | running | completed | failed
-        pub status: String,
+        pub status: ScanStatus,
         pub created_at: String,
         pub started_at: Option<String>,
         pub finished_at: Option<String>,

@@ -1,8 +1,12 @@
 //! Persistence: tenants, connections (secrets sealed), scans and their per-resource parts,
-//! snapshots, findings. SQLite by default, PostgreSQL with the same code; migrations run at
-//! open.
+//! snapshots, findings, the outbox. SQLite by default, PostgreSQL with the same code;
+//! migrations run at open. Usable without the job queue (a read-only API links only this).
 
+pub mod crypto;
 pub mod entities;
+
+pub use crypto::{CryptoError, SealContext, SecretBox};
+pub use entities::scan::ScanStatus;
 
 use connectors::{Parts, ResourcePart};
 use entities::*;
@@ -103,14 +107,6 @@ pub struct Store {
 
 /// What an outbox row of kind `evaluate` asks for.
 pub const OUTBOX_EVALUATE: &str = "evaluate";
-
-/// Scan states.
-pub mod status {
-    pub const QUEUED: &str = "queued";
-    pub const RUNNING: &str = "running";
-    pub const COMPLETED: &str = "completed";
-    pub const FAILED: &str = "failed";
-}
 
 impl Store {
     /// Connects and applies migrations.
@@ -226,12 +222,7 @@ impl Store {
 
     /// Re-seals every connection's secrets with `new` (opening them with `old`, or leaving
     /// those already sealed with `new`), in one transaction. Returns how many were re-sealed.
-    pub async fn reseal_connections(
-        &self,
-        old: &crate::SecretBox,
-        new: &crate::SecretBox,
-    ) -> Result<usize, StoreError> {
-        use crate::crypto::SealContext;
+    pub async fn reseal_connections(&self, old: &SecretBox, new: &SecretBox) -> Result<usize, StoreError> {
         let txn = self.db.begin().await?;
         let mut resealed = 0;
         for conn in connection::Entity::find().all(&txn).await? {
@@ -267,7 +258,7 @@ impl Store {
             id: Set(new_id()),
             tenant_id: Set(tenant_id.to_string()),
             connection_id: Set(connection_id.to_string()),
-            status: Set(status::QUEUED.into()),
+            status: Set(ScanStatus::Queued),
             created_at: Set(now()),
             started_at: Set(None),
             finished_at: Set(None),
@@ -292,7 +283,7 @@ impl Store {
     pub async fn unfinished_scans(&self, connection_id: &str) -> Result<Vec<scan::Model>, StoreError> {
         Ok(scan::Entity::find()
             .filter(scan::Column::ConnectionId.eq(connection_id))
-            .filter(scan::Column::Status.is_in([status::QUEUED, status::RUNNING]))
+            .filter(scan::Column::Status.is_in([ScanStatus::Queued, ScanStatus::Running]))
             .all(&self.db)
             .await?)
     }
@@ -302,7 +293,7 @@ impl Store {
     pub async fn update_unfinished_scan(&self, model: scan::ActiveModel) -> Result<Option<scan::Model>, StoreError> {
         let update = scan::Entity::update(model)
             .validate()?
-            .filter(scan::Column::Status.is_in([status::QUEUED, status::RUNNING]));
+            .filter(scan::Column::Status.is_in([ScanStatus::Queued, ScanStatus::Running]));
         match update.exec(&self.db).await {
             Ok(m) => Ok(Some(m)),
             Err(DbErr::RecordNotUpdated) => Ok(None),
@@ -315,11 +306,11 @@ impl Store {
     pub async fn fail_scan(&self, scan_id: &str, reason: &str) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
         let updated = scan::Entity::update_many()
-            .col_expr(scan::Column::Status, status::FAILED.into())
+            .col_expr(scan::Column::Status, ScanStatus::Failed.into())
             .col_expr(scan::Column::FinishedAt, now().into())
             .col_expr(scan::Column::Error, reason.into())
             .filter(scan::Column::Id.eq(scan_id))
-            .filter(scan::Column::Status.is_in([status::QUEUED, status::RUNNING]))
+            .filter(scan::Column::Status.is_in([ScanStatus::Queued, ScanStatus::Running]))
             .exec(&txn)
             .await?
             .rows_affected;
@@ -363,7 +354,7 @@ impl Store {
         let finished = self
             .scan(scan_id)
             .await
-            .is_ok_and(|s| s.status == status::COMPLETED || s.status == status::FAILED);
+            .is_ok_and(|s| s.status == ScanStatus::Completed || s.status == ScanStatus::Failed);
         if finished {
             scan_part::Entity::delete_many()
                 .filter(scan_part::Column::ScanId.eq(scan_id))
@@ -402,14 +393,14 @@ impl Store {
         let body = serde_json::to_string(inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let txn = self.db.begin().await?;
         let mut done: scan::ActiveModel = scan.clone().into();
-        done.status = Set(status::COMPLETED.into());
+        done.status = Set(ScanStatus::Completed);
         done.finished_at = Set(Some(now()));
         done.requests = Set(requests);
         done.throttled = Set(throttled);
         done.error = Set(None);
         let completed = scan::Entity::update(done)
             .validate()?
-            .filter(scan::Column::Status.is_in([status::QUEUED, status::RUNNING]))
+            .filter(scan::Column::Status.is_in([ScanStatus::Queued, ScanStatus::Running]))
             .exec(&txn)
             .await;
         match completed {

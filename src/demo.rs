@@ -2,11 +2,12 @@
 //! then findings, exposure paths and a report. Uses its own database under --out, never the
 //! user's default one.
 
-use crate::{app, output};
+use crate::output;
 use anyhow::{Context, Result};
 use connectors::{m365, servicenow};
 use sandbox::servicenow::{scenarios, SimConfig};
-use schemas::FindingStatus;
+use service::report::{path_line, severity_counts};
+use service::{Config, EndpointPolicy, FindingFilter, NewConnection, Service};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,7 +29,13 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
         }
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let rt = app::open(Some(&app::sqlite_url(&out.join("aispm.db"))), out).await?;
+    let mut config = Config::from_env(
+        Some(service::sqlite_url(&out.join("aispm.db"))),
+        out.to_path_buf(),
+        EndpointPolicy::AllowTestEndpoints,
+    );
+    config.master_key = None; // the demo's own key file, never the user's key
+    let svc = Service::open(config).await?;
 
     let config = SimConfig::default();
     let sim = sandbox::servicenow::start(config.clone(), scenarios::risky(), 0)
@@ -37,7 +44,7 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     eprintln!("ServiceNow simulator (scenario risky) on {}", sim.base_url);
 
     let tenant = "demo";
-    rt.store.add_tenant(tenant).await?;
+    svc.add_tenant(tenant).await?;
     let secrets = BTreeMap::from([(servicenow::CLIENT_SECRET.to_string(), config.client_secret.clone())]);
     let settings = servicenow::Settings {
         instance_url: sim.base_url.clone(),
@@ -46,7 +53,13 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
         ..Default::default()
     }
     .to_value();
-    let id = app::connect(&rt, tenant, "servicenow", &sim.base_url, settings, secrets).await?;
+    let new = NewConnection {
+        provider: servicenow::PROVIDER.into(),
+        label: sim.base_url.clone(),
+        settings,
+        secrets,
+    };
+    let id = svc.connect(tenant, new).await?;
     eprintln!("connected ServiceNow as connection {id}");
 
     // Microsoft 365: one simulator plays login, Graph, BAP, the Power Platform API and Dataverse.
@@ -69,22 +82,27 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     .to_value();
     let secrets = BTreeMap::from([(m365::CLIENT_SECRET.to_string(), ms_config.client_secret.clone())]);
     let label = format!("Microsoft 365 {}", ms_config.directory_id);
-    let id = app::connect(&rt, tenant, m365::PROVIDER, &label, settings, secrets).await?;
+    let new = NewConnection {
+        provider: m365::PROVIDER.into(),
+        label,
+        settings,
+        secrets,
+    };
+    let id = svc.connect(tenant, new).await?;
     eprintln!("connected Microsoft 365 as connection {id}");
 
-    let scans = app::start_scan(&rt, tenant).await?;
+    let scans: Vec<String> = svc.start_scan(tenant).await?.into_iter().map(|s| s.scan_id).collect();
     eprintln!("scanning through the queue:");
-    let outcome = app::wait_for_scans(rt.clone(), tenant, &scans, Duration::from_secs(120)).await?;
+    let outcome = svc
+        .wait_for_scans(tenant, &scans, Duration::from_secs(120), crate::print_progress)
+        .await?;
     for failure in &outcome.failed {
         eprintln!("scan failed: {failure}");
     }
 
-    let tenant_row = rt.store.tenant(tenant).await?;
-    let mut findings = rt.store.findings(&tenant_row.id).await?;
-    findings.retain(|f| f.status == FindingStatus::Open);
-    output::sort_findings(&mut findings);
+    let findings = svc.findings(tenant, FindingFilter::Open).await?;
     println!("\nOpen findings by severity:");
-    for (severity, n) in output::severity_counts(&findings) {
+    for (severity, n) in severity_counts(&findings) {
         println!("  {:<9} {n}", severity.as_str());
     }
     println!("\n{}", output::findings_table(&findings));
@@ -94,10 +112,10 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
             "  [{}] {}\n      {}",
             f.severity.as_str(),
             f.title,
-            output::path_line(f).unwrap_or_default()
+            path_line(f).unwrap_or_default()
         );
     }
-    let (json_path, md_path) = crate::write_report(&rt, tenant, out).await?;
+    let (json_path, md_path) = svc.write_report(tenant, out).await?;
     println!(
         "\nReports: {} and {}\n{} requests, {:.1} s. Explore the demo's own database with: aispm --data-dir {} findings --tenant demo",
         json_path.display(),

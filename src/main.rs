@@ -1,16 +1,17 @@
 //! The `aispm` command.
 
-mod app;
 mod cli;
 mod demo;
 mod output;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use cli::*;
 use connectors::{m365, servicenow};
-use schemas::FindingStatus;
+use service::{Config, EndpointPolicy, FindingFilter, NewConnection, ScanProgress, Service};
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -71,42 +72,41 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
-    let data_dir = cli.data_dir.clone().unwrap_or_else(app::default_data_dir);
-    let db = cli.database_url.as_deref();
+    let data_dir = cli.data_dir.clone().unwrap_or_else(service::default_data_dir);
+    // The operator's command line may point connections at test endpoints (simulators).
+    let config = Config::from_env(cli.database_url.clone(), data_dir, EndpointPolicy::AllowTestEndpoints);
+    let open = || Service::open(config.clone());
     match cli.command {
         Command::Demo(args) => demo::run(&args.out).await,
         Command::Rules(cmd) => rules(cmd),
         Command::Tenant(TenantCommand::Add { slug }) => {
-            let slug = store::parse_slug(&slug).map_err(anyhow::Error::msg)?;
-            let rt = app::open(db, &data_dir).await?;
-            let t = rt.store.add_tenant(&slug).await?;
+            let t = open().await?.add_tenant(&slug).await?;
             println!("{}", t.slug);
             eprintln!("created tenant {} ({})", t.slug, t.id);
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(TenantCommand::List) => {
-            let rt = app::open(db, &data_dir).await?;
-            for t in rt.store.tenants().await? {
+            for t in open().await?.tenants().await? {
                 println!("{}\t{}\t{}", t.slug, t.id, t.created_at);
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Connect(ConnectCommand::Servicenow(a)) => {
-            let rt = app::open(db, &data_dir).await?;
-            let secret = app::read_secret(
+            let svc = open().await?;
+            let secret = read_secret(
                 a.client_secret.client_secret_env.as_deref(),
                 a.client_secret.client_secret_file.as_deref(),
                 "client secret",
             )?;
             let mut secrets = BTreeMap::from([(servicenow::CLIENT_SECRET.to_string(), secret)]);
             if let Some(var) = &a.password_env {
-                secrets.insert(
-                    servicenow::PASSWORD.into(),
-                    app::read_secret(Some(var), None, "password")?,
-                );
+                secrets.insert(servicenow::PASSWORD.into(), read_secret(Some(var), None, "password")?);
             }
+            url::Url::parse(&a.instance_url)
+                .with_context(|| format!("--instance-url {:?} is not a URL", a.instance_url))?;
+            let instance_url = a.instance_url.trim_end_matches('/').to_string();
             let settings = servicenow::Settings {
-                instance_url: a.instance_url.trim_end_matches('/').to_string(),
+                instance_url: instance_url.clone(),
                 client_id: a.client_id.clone(),
                 username: a.username.clone(),
                 max_rps: a.max_rps,
@@ -115,24 +115,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 max_wait_secs: None,
             }
             .to_value();
-            url::Url::parse(&a.instance_url)
-                .with_context(|| format!("--instance-url {:?} is not a URL", a.instance_url))?;
-            let id = app::connect(
-                &rt,
-                &a.tenant,
-                "servicenow",
-                a.instance_url.trim_end_matches('/'),
+            let new = NewConnection {
+                provider: servicenow::PROVIDER.into(),
+                label: instance_url,
                 settings,
                 secrets,
-            )
-            .await?;
+            };
+            let id = svc.connect(&a.tenant, new).await?;
             println!("{id}");
             eprintln!("connected ServiceNow {} to tenant {}", a.instance_url, a.tenant);
             Ok(ExitCode::SUCCESS)
         }
         Command::Connect(ConnectCommand::M365(a)) => {
-            let rt = app::open(db, &data_dir).await?;
-            let secret = app::read_secret(
+            let svc = open().await?;
+            let secret = read_secret(
                 a.client_secret.client_secret_env.as_deref(),
                 a.client_secret.client_secret_file.as_deref(),
                 "client secret",
@@ -156,24 +152,34 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ..Default::default()
             }
             .to_value();
-            let secrets = BTreeMap::from([(m365::CLIENT_SECRET.to_string(), secret)]);
             let label = format!("Microsoft 365 {}", a.directory_id);
-            let id = app::connect(&rt, &a.tenant, m365::PROVIDER, &label, settings, secrets).await?;
+            let new = NewConnection {
+                provider: m365::PROVIDER.into(),
+                label: label.clone(),
+                settings,
+                secrets: BTreeMap::from([(m365::CLIENT_SECRET.to_string(), secret)]),
+            };
+            let id = svc.connect(&a.tenant, new).await?;
             println!("{id}");
             eprintln!("connected {label} to tenant {}", a.tenant);
             Ok(ExitCode::SUCCESS)
         }
         Command::Connections(a) => {
-            let rt = app::open(db, &data_dir).await?;
-            let tenant = rt.store.tenant(&a.tenant).await?;
-            for c in rt.store.connections(&tenant.id).await? {
+            for c in open().await?.connections(&a.tenant).await? {
                 println!("{}\t{}\t{}\t{}", c.id, c.provider, c.label, c.created_at);
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Scan(a) => {
-            let rt = app::open(db, &data_dir).await?;
-            let ids = app::start_scan(&rt, &a.tenant).await?;
+            let svc = open().await?;
+            let started = svc.start_scan(&a.tenant).await?;
+            for s in started.iter().filter(|s| s.resumed) {
+                eprintln!(
+                    "resuming unfinished scan {} of {} ({})",
+                    s.scan_id, s.connection_label, s.status
+                );
+            }
+            let ids: Vec<String> = started.iter().map(|s| s.scan_id.clone()).collect();
             if !a.wait {
                 for id in &ids {
                     println!("{id}");
@@ -185,18 +191,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             eprintln!("scanning tenant {} ({} connection(s))", a.tenant, ids.len());
-            let outcome = app::wait_for_scans(rt.clone(), &a.tenant, &ids, Duration::from_secs(a.timeout)).await?;
+            let outcome = svc
+                .wait_for_scans(&a.tenant, &ids, Duration::from_secs(a.timeout), print_progress)
+                .await?;
             for failure in &outcome.failed {
                 eprintln!("scan failed: {failure}");
             }
             if outcome.completed == 0 {
                 bail!("nothing could be collected for tenant {}", a.tenant);
             }
-            let tenant = rt.store.tenant(&a.tenant).await?;
-            let findings = rt.store.findings(&tenant.id).await?;
-            let open = findings.iter().filter(|f| f.status == FindingStatus::Open).count();
+            let open_findings = svc.findings(&a.tenant, FindingFilter::Open).await?.len();
             eprintln!(
-                "scan complete: {} of {} connection(s), {} requests, {open} open finding(s)",
+                "scan complete: {} of {} connection(s), {} requests, {open_findings} open finding(s)",
                 outcome.completed,
                 ids.len(),
                 outcome.requests
@@ -204,29 +210,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker => {
-            let rt = app::open(db, &data_dir).await?;
+            let svc = open().await?;
             eprintln!("aispm worker running; Ctrl-C to stop");
-            jobs::run_workers(rt, async {
+            svc.run_workers(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Findings(a) => {
-            let rt = app::open(db, &data_dir).await?;
-            let tenant = rt.store.tenant(&a.tenant).await?;
-            let mut findings: Vec<_> = rt
-                .store
-                .findings(&tenant.id)
-                .await?
-                .into_iter()
-                .filter(|f| match a.status {
-                    StatusFilter::Open => f.status == FindingStatus::Open,
-                    StatusFilter::Resolved => f.status == FindingStatus::Resolved,
-                    StatusFilter::All => true,
-                })
-                .collect();
-            output::sort_findings(&mut findings);
+            let filter = match a.status {
+                StatusFilter::Open => FindingFilter::Open,
+                StatusFilter::Resolved => FindingFilter::Resolved,
+                StatusFilter::All => FindingFilter::All,
+            };
+            let findings = open().await?.findings(&a.tenant, filter).await?;
             match a.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
                 Format::Table => print!("{}", output::findings_table(&findings)),
@@ -234,9 +232,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Inventory(a) => {
-            let rt = app::open(db, &data_dir).await?;
-            let tenant = rt.store.tenant(&a.tenant).await?;
-            let inventories = rt.store.latest_inventories(&tenant.id).await?;
+            let inventories = open().await?.inventories(&a.tenant).await?;
             match a.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&inventories)?),
                 Format::Table => print!("{}", output::inventory_table(&inventories)),
@@ -244,52 +240,85 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Key(KeyCommand::Rotate { new_key_env }) => {
-            let rt = app::open(db, &data_dir).await?;
-            app::rotate_key(&rt, &data_dir, new_key_env.as_deref()).await?;
+            let svc = open().await?;
+            let new_key = match &new_key_env {
+                Some(var) => Some(
+                    std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the new key) is not set"))?,
+                ),
+                None => None,
+            };
+            let done = svc.rotate_key(new_key.as_deref()).await?;
+            match &done.key_file {
+                Some(file) => eprintln!(
+                    "re-sealed {} connection(s) with key {} (was {}); {} replaced",
+                    done.resealed,
+                    done.new_key_id,
+                    done.old_key_id,
+                    file.display()
+                ),
+                None => eprintln!(
+                    "re-sealed {} connection(s) with key {}; now set AISPM_MASTER_KEY to the new key on every host that shares this database",
+                    done.resealed, done.new_key_id
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(a) => {
-            let rt = app::open(db, &data_dir).await?;
-            let (json_path, md_path) = write_report(&rt, &a.tenant, &a.out).await?;
+            let (json_path, md_path) = open().await?.write_report(&a.tenant, &a.out).await?;
             println!("{}\n{}", json_path.display(), md_path.display());
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// Writes report.json and report.md for a tenant into `dir`.
-pub async fn write_report(
-    rt: &jobs::Runtime,
-    slug: &str,
-    dir: &std::path::Path,
-) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
-    let tenant = rt.store.tenant(slug).await?;
-    let mut findings = rt.store.findings(&tenant.id).await?;
-    output::sort_findings(&mut findings);
-    let inventories = rt.store.latest_inventories(&tenant.id).await?;
-    let evaluation = rt.store.latest_evaluation(&tenant.id).await?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let json_path = dir.join("report.json");
-    let md_path = dir.join("report.md");
-    let report = output::report_json(slug, &findings, &inventories, evaluation.as_ref());
-    std::fs::write(&json_path, serde_json::to_string_pretty(&report)?)
-        .with_context(|| format!("cannot write {}", json_path.display()))?;
-    std::fs::write(
-        &md_path,
-        output::report_markdown(slug, &findings, &inventories, evaluation.as_ref()),
-    )
-    .with_context(|| format!("cannot write {}", md_path.display()))?;
-    Ok((json_path, md_path))
+/// One line per change: every scan's state, and why a running one waits.
+pub fn print_progress(scans: &[ScanProgress]) {
+    let line = scans
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {} {}/{} resources, {} requests{}",
+                s.connection_label,
+                s.status,
+                s.resources_done,
+                s.resources_total,
+                s.requests,
+                match (&s.note, s.status) {
+                    // A parked or retrying scan says why it is waiting.
+                    (Some(note), service::ScanStatus::Running) => format!(" ({note})"),
+                    _ if s.throttled > 0 => format!(", {} throttled", s.throttled),
+                    _ => String::new(),
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" | ");
+    eprintln!("  {line}");
+    let _ = std::io::stderr().flush();
+}
+
+/// Reads a secret from the named environment variable or file.
+pub fn read_secret(env_var: Option<&str>, file: Option<&Path>, what: &str) -> Result<String> {
+    let value = match (env_var, file) {
+        (Some(var), _) => {
+            std::env::var(var).map_err(|_| anyhow!("environment variable {var} (the {what}) is not set"))?
+        }
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the {what} from {}", path.display()))?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        (None, None) => bail!("no {what} given"),
+    };
+    if value.is_empty() {
+        bail!("the {what} is empty");
+    }
+    Ok(value)
 }
 
 fn rules(cmd: RulesCommand) -> Result<ExitCode> {
     match cmd {
         RulesCommand::List { rules_dir } => {
-            let mut set = engine::RuleSet::builtin().map_err(|e| anyhow::anyhow!(app::join_errors(&e)))?;
-            for dir in rules_dir {
-                let extra = engine::RuleSet::load_dir(&dir).map_err(|e| anyhow::anyhow!(app::join_errors(&e)))?;
-                set.extend(extra).map_err(|e| anyhow::anyhow!(app::join_errors(&e)))?;
-            }
+            let set = service::load_rules(&rules_dir)?;
             println!(
                 "{:<14} {:<9} {:<11} {:<16} TITLE",
                 "ID", "SEVERITY", "PROVIDER", "RESOURCE"
@@ -307,10 +336,10 @@ fn rules(cmd: RulesCommand) -> Result<ExitCode> {
             eprintln!("{} rules", set.rules.len());
             Ok(ExitCode::SUCCESS)
         }
-        RulesCommand::Validate { dir } => match engine::RuleSet::load_dir(&dir) {
+        RulesCommand::Validate { dir } => match service::RuleSet::load_dir(&dir) {
             Ok(rules) => {
                 // Ids must not clash with the built-in ones either.
-                let mut set = engine::RuleSet::builtin().map_err(|e| anyhow::anyhow!(app::join_errors(&e)))?;
+                let mut set = service::RuleSet::builtin().map_err(|e| anyhow::anyhow!(join_errors(&e)))?;
                 let n = rules.len();
                 if let Err(errors) = set.extend(rules) {
                     for e in &errors {
@@ -330,4 +359,8 @@ fn rules(cmd: RulesCommand) -> Result<ExitCode> {
             }
         },
     }
+}
+
+fn join_errors(errors: &[service::RuleError]) -> String {
+    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
 }

@@ -7,7 +7,6 @@ use connectors::{ApiError, ConnectionSpec};
 use engine::RuleSet;
 use schemas::CoverageStatus;
 use sea_orm::Set;
-use serde_json::json;
 use std::sync::Arc;
 use store::{ScanStatus, SecretBox, Store};
 
@@ -323,26 +322,31 @@ async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError>
     let unassessed = evaluation.unassessed();
     let loaded: std::collections::BTreeSet<String> = rt.rules.rules.iter().map(|r| r.meta.id.clone()).collect();
     let merged = engine::reconcile(previous, evaluation.findings.clone(), &unassessed, &loaded);
-    let not_assessed: Vec<_> = evaluation
+    let not_assessed_results = evaluation
         .results
         .iter()
         .filter(|r| r.outcome == engine::Outcome::NotAssessed)
-        .map(|r| json!({"rule_id": r.rule_id, "resource_id": r.resource_id, "reason": r.reason}))
+        .map(|r| store::NotAssessed {
+            rule_id: r.rule_id.clone(),
+            resource_id: r.resource_id.clone(),
+            reason: r.reason.clone(),
+        })
         .collect();
-    let coverage: Vec<_> = inventories
+    let coverage_gaps = inventories
         .iter()
         .flat_map(|i| i.coverage.iter())
         .filter(|c| c.status != CoverageStatus::Collected)
+        .cloned()
         .collect();
-    let summary = json!({
-        "evaluated_at": store::now(),
-        "connections": inventories.iter().map(|i| &i.connection_id).collect::<Vec<_>>(),
-        "fail": evaluation.count(engine::Outcome::Fail),
-        "pass": evaluation.count(engine::Outcome::Pass),
-        "not_assessed": evaluation.count(engine::Outcome::NotAssessed),
-        "not_assessed_results": not_assessed,
-        "coverage_gaps": coverage,
-        "rules": rt.rules.rules.len(),
-    });
+    let summary = store::EvaluationSummary {
+        evaluated_at: store::now(),
+        connections: inventories.iter().map(|i| i.connection_id.clone()).collect(),
+        fail: evaluation.count(engine::Outcome::Fail),
+        pass: evaluation.count(engine::Outcome::Pass),
+        not_assessed: evaluation.count(engine::Outcome::NotAssessed),
+        not_assessed_results,
+        coverage_gaps,
+        rules: rt.rules.rules.len(),
+    };
     Ok(rt.store.save_evaluation(tenant_id, seq, &merged, &summary).await?)
 }

@@ -228,7 +228,7 @@ async fn an_evaluation_computed_from_stale_findings_is_not_stored(db: TestDb) {
     let t = rt.store.tenant("acme").await.unwrap();
     let seq = rt.store.evaluation_seq(&t.id).await.unwrap();
     let findings = rt.store.findings(&t.id).await.unwrap();
-    let summary = serde_json::json!({"evaluated_at": store::now()});
+    let summary = rt.store.latest_evaluation(&t.id).await.unwrap().unwrap();
     // Two evaluations read the same number; only the first to store wins.
     assert!(rt.store.save_evaluation(&t.id, seq, &findings, &summary).await.unwrap());
     assert!(!rt.store.save_evaluation(&t.id, seq, &[], &summary).await.unwrap());

@@ -105,6 +105,30 @@ pub struct Store {
     pub db: DatabaseConnection,
 }
 
+/// What one evaluation of a tenant found, stored beside the findings it reconciled.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct EvaluationSummary {
+    pub evaluated_at: String,
+    /// The connections whose latest snapshots were evaluated.
+    pub connections: Vec<String>,
+    pub fail: usize,
+    pub pass: usize,
+    pub not_assessed: usize,
+    pub not_assessed_results: Vec<NotAssessed>,
+    /// Resources that were not (fully) collected, from every evaluated snapshot.
+    pub coverage_gaps: Vec<schemas::Coverage>,
+    /// Rules loaded.
+    pub rules: usize,
+}
+
+/// A rule that could not decide on a resource, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NotAssessed {
+    pub rule_id: String,
+    pub resource_id: String,
+    pub reason: Option<String>,
+}
+
 /// What an outbox row of kind `evaluate` asks for.
 pub const OUTBOX_EVALUATE: &str = "evaluate";
 
@@ -512,7 +536,7 @@ impl Store {
         tenant_id: &str,
         seq: i64,
         findings: &[Finding],
-        summary: &serde_json::Value,
+        summary: &EvaluationSummary,
     ) -> Result<bool, StoreError> {
         use sea_orm::sea_query::Expr;
         let txn = self.db.begin().await?;
@@ -563,7 +587,7 @@ impl Store {
             id: Set(new_id()),
             tenant_id: Set(tenant_id.to_string()),
             created_at: Set(now()),
-            summary: Set(summary.to_string()),
+            summary: Set(serde_json::to_string(summary).map_err(|e| StoreError::Corrupt(e.to_string()))?),
         }
         .insert(&txn)
         .await?;
@@ -571,7 +595,9 @@ impl Store {
         Ok(true)
     }
 
-    pub async fn latest_evaluation(&self, tenant_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+    /// The tenant's newest evaluation summary (`None` before the first, or when the stored one
+    /// is from a version that wrote another shape).
+    pub async fn latest_evaluation(&self, tenant_id: &str) -> Result<Option<EvaluationSummary>, StoreError> {
         let row = evaluation::Entity::find()
             .filter(evaluation::Column::TenantId.eq(tenant_id))
             .order_by_desc(evaluation::Column::CreatedAt)

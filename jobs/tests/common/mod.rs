@@ -124,7 +124,7 @@ pub async fn scan(rt: &Arc<Runtime>, tenant: &str, connection_id: &str) -> store
         tokio::time::sleep(Duration::from_millis(100)).await;
         let s = rt.store.scan(&scan.id).await.unwrap();
         let evaluated = match (&s.finished_at, rt.store.latest_evaluation(&t.id).await.unwrap()) {
-            (Some(f), Some(e)) => e["evaluated_at"].as_str().unwrap() >= f.as_str(),
+            (Some(f), Some(e)) => e.evaluated_at.as_str() >= f.as_str(),
             _ => false,
         };
         if s.status == ScanStatus::Failed || (s.status == ScanStatus::Completed && evaluated) {

@@ -1,0 +1,346 @@
+//! The application layer: what aispm does, for every front end. The CLI calls it today; the
+//! HTTP API, the web pages and the scheduler call the same functions. Nothing here prints:
+//! progress is data handed to a callback, outcomes are typed values, failures are
+//! [`ServiceError`]s whose messages name the problem.
+
+pub mod endpoints;
+pub mod report;
+mod scans;
+
+pub use endpoints::EndpointPolicy;
+pub use engine::{RuleError, RuleSet};
+pub use report::Report;
+pub use scans::{ScanOutcome, ScanProgress, StartedScan};
+pub use store::ScanStatus;
+
+use jobs::{Queue, Runtime};
+use schemas::{Finding, FindingStatus, Inventory};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use store::entities::{connection, tenant};
+use store::{EvaluationSummary, SealContext, SecretBox, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The caller's input is wrong (a slug, a URL, a provider); the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// The vendor refused or could not be reached while connecting.
+    #[error("could not connect to {label}: {reason}")]
+    Connect { label: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Queue(#[from] jobs::queue::QueueError),
+    #[error(transparent)]
+    Crypto(#[from] store::CryptoError),
+    #[error("{0}")]
+    Rules(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Where the service keeps its data and how it treats what callers send it.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`; `None`: `aispm.db` in the data directory.
+    pub database_url: Option<String>,
+    /// The default database and the key file live here (created 0700).
+    pub data_dir: PathBuf,
+    /// `AISPM_MASTER_KEY`; `None`: the key file in the data directory.
+    pub master_key: Option<String>,
+    /// Rule directories loaded beside the built-in rules.
+    pub rules_dirs: Vec<PathBuf>,
+    /// Which base URLs connections may use.
+    pub endpoints: EndpointPolicy,
+}
+
+impl Config {
+    /// The configuration from the environment (`AISPM_MASTER_KEY`, `AISPM_RULES_DIR`), with
+    /// the database and data directory the caller chose.
+    pub fn from_env(database_url: Option<String>, data_dir: PathBuf, endpoints: EndpointPolicy) -> Self {
+        Config {
+            database_url,
+            data_dir,
+            master_key: std::env::var("AISPM_MASTER_KEY").ok().filter(|k| !k.is_empty()),
+            rules_dirs: std::env::var_os("AISPM_RULES_DIR")
+                .map(|dirs| std::env::split_paths(&dirs).collect())
+                .unwrap_or_default(),
+            endpoints,
+        }
+    }
+}
+
+/// The default data directory: $XDG_DATA_HOME/aispm or ~/.local/share/aispm.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("aispm");
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/share/aispm")
+}
+
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}
+
+/// The built-in rules plus every rule in `dirs`.
+pub fn load_rules(dirs: &[PathBuf]) -> Result<RuleSet> {
+    let join = |errors: Vec<engine::RuleError>| {
+        ServiceError::Rules(errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))
+    };
+    let mut rules = RuleSet::builtin().map_err(join)?;
+    for dir in dirs {
+        rules.extend(RuleSet::load_dir(dir).map_err(join)?).map_err(join)?;
+    }
+    Ok(rules)
+}
+
+/// A connection to create: the vendor's settings and its secrets (already read by the caller
+/// from wherever secrets come from; never logged).
+pub struct NewConnection {
+    pub provider: String,
+    pub label: String,
+    pub settings: serde_json::Value,
+    pub secrets: BTreeMap<String, String>,
+}
+
+/// What a key rotation did.
+#[derive(Debug)]
+pub struct KeyRotation {
+    pub resealed: usize,
+    pub old_key_id: String,
+    pub new_key_id: String,
+    /// The key file that now holds the new key (`None` when keys come from the environment).
+    pub key_file: Option<PathBuf>,
+}
+
+/// Which findings a query returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingFilter {
+    Open,
+    Resolved,
+    All,
+}
+
+/// The application: a store, a queue, the sealing key and the rules.
+pub struct Service {
+    rt: Arc<Runtime>,
+    config: Config,
+}
+
+impl Service {
+    /// Opens (and migrates) the database, the queue, the key and the rules.
+    pub async fn open(config: Config) -> Result<Service> {
+        private_dir(&config.data_dir).map_err(|e| {
+            ServiceError::Other(format!(
+                "cannot create the data directory {}: {e}",
+                config.data_dir.display()
+            ))
+        })?;
+        let url = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| sqlite_url(&config.data_dir.join("aispm.db")));
+        let store = Store::open(&url).await?;
+        let queue = Queue::for_store(&store).await?;
+        let secrets = SecretBox::load(config.master_key.as_deref(), &config.data_dir.join("master.key"))?;
+        let rules = Arc::new(load_rules(&config.rules_dirs)?);
+        Ok(Service {
+            rt: Arc::new(Runtime {
+                store,
+                secrets,
+                rules,
+                queue,
+            }),
+            config,
+        })
+    }
+
+    /// The runtime the queue workers share.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        self.rt.clone()
+    }
+
+    fn store(&self) -> &Store {
+        &self.rt.store
+    }
+
+    // ---- tenants
+
+    pub async fn add_tenant(&self, slug: &str) -> Result<tenant::Model> {
+        let slug = store::parse_slug(slug).map_err(ServiceError::Invalid)?;
+        Ok(self.store().add_tenant(&slug).await?)
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<tenant::Model>> {
+        Ok(self.store().tenants().await?)
+    }
+
+    pub async fn tenant(&self, slug: &str) -> Result<tenant::Model> {
+        Ok(self.store().tenant(slug).await?)
+    }
+
+    // ---- connections
+
+    /// Checks the endpoints, verifies the credentials with the vendor, then stores the
+    /// connection with its secrets sealed to it. Returns the connection id.
+    pub async fn connect(&self, tenant_slug: &str, new: NewConnection) -> Result<String> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let vendor = connectors::vendor(&new.provider).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        for name in vendor.destination_settings {
+            if let Some(url) = new
+                .settings
+                .get(*name)
+                .and_then(|v| v.as_str())
+                .filter(|v| v.contains("://"))
+            {
+                endpoints::check(url, self.config.endpoints)
+                    .map_err(|e| ServiceError::Invalid(format!("{name}: {e}")))?;
+            }
+        }
+        let id = store::new_id();
+        let spec = connectors::ConnectionSpec {
+            id: id.clone(),
+            provider: new.provider.clone(),
+            settings: new.settings.clone(),
+            secrets: new.secrets.clone(),
+        };
+        connectors::verify(&spec).await.map_err(|e| ServiceError::Connect {
+            label: new.label.clone(),
+            reason: e.to_string(),
+        })?;
+        let context = SealContext::new(&id, &tenant.id, &new.provider, &new.settings);
+        let sealed = self.rt.secrets.seal(&context, &new.secrets);
+        self.store()
+            .add_connection(&id, &tenant.id, &new.provider, &new.label, &new.settings, sealed)
+            .await?;
+        Ok(id)
+    }
+
+    pub async fn connections(&self, tenant_slug: &str) -> Result<Vec<connection::Model>> {
+        let tenant = self.tenant(tenant_slug).await?;
+        Ok(self.store().connections(&tenant.id).await?)
+    }
+
+    // ---- results
+
+    pub async fn findings(&self, tenant_slug: &str, filter: FindingFilter) -> Result<Vec<Finding>> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let mut findings: Vec<Finding> = self
+            .store()
+            .findings(&tenant.id)
+            .await?
+            .into_iter()
+            .filter(|f| match filter {
+                FindingFilter::Open => f.status == FindingStatus::Open,
+                FindingFilter::Resolved => f.status == FindingStatus::Resolved,
+                FindingFilter::All => true,
+            })
+            .collect();
+        report::sort_findings(&mut findings);
+        Ok(findings)
+    }
+
+    /// The newest complete snapshot of each of the tenant's connections.
+    pub async fn inventories(&self, tenant_slug: &str) -> Result<Vec<Inventory>> {
+        let tenant = self.tenant(tenant_slug).await?;
+        Ok(self.store().latest_inventories(&tenant.id).await?)
+    }
+
+    pub async fn latest_evaluation(&self, tenant_slug: &str) -> Result<Option<EvaluationSummary>> {
+        let tenant = self.tenant(tenant_slug).await?;
+        Ok(self.store().latest_evaluation(&tenant.id).await?)
+    }
+
+    pub async fn report(&self, tenant_slug: &str) -> Result<Report> {
+        let tenant = self.tenant(tenant_slug).await?;
+        let findings = self.store().findings(&tenant.id).await?;
+        let inventories = self.store().latest_inventories(&tenant.id).await?;
+        let evaluation = self.store().latest_evaluation(&tenant.id).await?;
+        Ok(Report::new(tenant_slug, findings, inventories, evaluation))
+    }
+
+    /// Writes `report.json` and `report.md` into `dir`; returns their paths.
+    pub async fn write_report(&self, tenant_slug: &str, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+        let report = self.report(tenant_slug).await?;
+        let io = |what: &Path, e: std::io::Error| ServiceError::Other(format!("cannot write {}: {e}", what.display()));
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let json_path = dir.join("report.json");
+        let md_path = dir.join("report.md");
+        let json = serde_json::to_string_pretty(&report.to_json()).map_err(|e| ServiceError::Other(e.to_string()))?;
+        std::fs::write(&json_path, json).map_err(|e| io(&json_path, e))?;
+        std::fs::write(&md_path, report.to_markdown()).map_err(|e| io(&md_path, e))?;
+        Ok((json_path, md_path))
+    }
+
+    // ---- keys
+
+    /// Re-seals every connection's secrets with a new master key. With keys from the
+    /// environment, `new_key` is the new key's text (the caller sets `AISPM_MASTER_KEY` to it
+    /// afterwards on every host); with a key file, a key is generated, written (fsynced) to
+    /// `master.key.new` before anything is re-sealed, and renamed over the key file after the
+    /// re-sealing transaction commits, so an interruption loses nothing: run it again.
+    pub async fn rotate_key(&self, new_key: Option<&str>) -> Result<KeyRotation> {
+        let old_key_id = self.rt.secrets.key_id().to_string();
+        if self.config.master_key.is_some() || new_key.is_some() {
+            let text = new_key.ok_or_else(|| {
+                ServiceError::Invalid("AISPM_MASTER_KEY is set: give the new key with --new-key-env VAR".into())
+            })?;
+            let new = SecretBox::from_text(text)?;
+            let resealed = self.store().reseal_connections(&self.rt.secrets, &new).await?;
+            return Ok(KeyRotation {
+                resealed,
+                old_key_id,
+                new_key_id: new.key_id().to_string(),
+                key_file: None,
+            });
+        }
+        let dir = &self.config.data_dir;
+        let key_file = dir.join("master.key");
+        let pending = dir.join("master.key.new");
+        let io = |what: &Path, e: std::io::Error| ServiceError::Other(format!("{}: {e}", what.display()));
+        // A rotation interrupted after writing its key resumes with that key.
+        let new = if pending.exists() {
+            SecretBox::load(None, &pending)?
+        } else {
+            let (new, text) = SecretBox::generate();
+            store::crypto::write_private(&pending, &text).map_err(|e| io(&pending, e))?;
+            new
+        };
+        let resealed = self.store().reseal_connections(&self.rt.secrets, &new).await?;
+        std::fs::rename(&pending, &key_file).map_err(|e| io(&key_file, e))?;
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).ok();
+        Ok(KeyRotation {
+            resealed,
+            old_key_id,
+            new_key_id: new.key_id().to_string(),
+            key_file: Some(key_file),
+        })
+    }
+
+    /// Runs the queue's workers until `stop` resolves.
+    pub async fn run_workers(&self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
+        Ok(jobs::run_workers(self.rt.clone(), stop).await?)
+    }
+}
+
+/// Creates `dir` with mode 0700 (its parents as usual), or leaves an existing one as it is.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}

@@ -1,8 +1,8 @@
 //! The one HTTP client every vendor request passes through.
 //!
 //! Per connection it: waits on a governor rate limiter; caps concurrency; retries 429/503
-//! honouring `Retry-After` (seconds, decimal seconds or an HTTP date) and, failing that,
-//! `X-RateLimit-Reset`, with full-jitter exponential backoff; refreshes the token once on 401;
+//! honouring `Retry-After` (seconds, decimal seconds or an HTTP date) and, failing that, the
+//! vendor's window reset ([`ApiHooks`]), with full-jitter exponential backoff; refreshes the token once on 401;
 //! counts requests. It never logs a header or a body that could hold a secret.
 //!
 //! Vendor answers are hostile until proven otherwise: redirects are not followed, bodies are
@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 
-/// The longest wait a vendor may ask for. A longer `Retry-After`, `X-RateLimit-Reset` or
+/// The longest wait a vendor may ask for. A longer `Retry-After`, window reset or
 /// budget period is not slept through or parked: the request fails with
 /// [`ApiError::WaitTooLong`], which stops the scan with the reason.
 pub const MAX_VENDOR_WAIT: Duration = Duration::from_secs(24 * 3600);
@@ -31,6 +31,33 @@ pub const MAX_PAGES: usize = 10_000;
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// How much of an error body is read for its message.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// How one vendor's answers are read where they go beyond plain HTTP. Each vendor module
+/// defines its own; this module knows no vendor.
+pub struct ApiHooks {
+    /// The vendor's own message in a JSON error body (its error envelope), if it has one.
+    pub error_message: fn(&Value) -> Option<String>,
+    /// An hourly request budget the vendor advertises in response headers.
+    pub hourly_budget: fn(&HeaderMap) -> Option<u64>,
+    /// When the vendor's rate window resets (UNIX seconds), for a refusal without
+    /// `Retry-After`.
+    pub window_reset: fn(&HeaderMap) -> Option<u64>,
+}
+
+/// Plain HTTP: `Retry-After` only, and an error body's `error_description` or `message`.
+pub const PLAIN_HTTP: ApiHooks = ApiHooks {
+    error_message: |_| None,
+    hourly_budget: |_| None,
+    window_reset: |_| None,
+};
+
+/// A header as an unsigned number (for the vendors' budget headers).
+pub fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
 
 /// Pacing for one connection.
 #[derive(Debug, Clone)]
@@ -46,7 +73,7 @@ pub struct Pacing {
     /// The longest single wait the client will sleep through; a longer `Retry-After` fails the
     /// request as [`ApiError::Throttled`] so the job can be parked instead.
     pub max_wait: Duration,
-    /// Share of an advertised hourly budget (`X-RateLimit-Limit`) this client may use; the
+    /// Share of an hourly budget the vendor advertises (its hook) this client may use; the
     /// integration user's budget is usually shared with other integrations (reference §3.4).
     pub budget_share: f64,
     /// Answers larger than this are refused ([`ApiError::TooLarge`]).
@@ -64,6 +91,33 @@ impl Default for Pacing {
             max_wait: Duration::from_secs(300),
             budget_share: 0.5,
             max_body_bytes: MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl Pacing {
+    /// The pace a connection's settings ask for, over the vendor's defaults. Nonsense (a rate
+    /// that is zero, negative or not a number; a share outside (0, 1]) falls back to the
+    /// default rather than stalling or flooding.
+    pub fn from_settings(
+        default_rps: f64,
+        max_concurrency: usize,
+        max_rps: Option<f64>,
+        max_wait_secs: Option<u64>,
+        budget_share: Option<f64>,
+    ) -> Pacing {
+        let defaults = Pacing::default();
+        Pacing {
+            max_rps: max_rps.filter(|r| r.is_finite() && *r > 0.0).unwrap_or(default_rps),
+            max_concurrency: max_concurrency.max(1),
+            // How long one request may sleep on Retry-After before the scan is parked instead.
+            max_wait: max_wait_secs
+                .map(|s| Duration::from_secs(s).min(MAX_VENDOR_WAIT))
+                .unwrap_or(defaults.max_wait),
+            budget_share: budget_share
+                .filter(|s| *s > 0.0 && *s <= 1.0)
+                .unwrap_or(defaults.budget_share),
+            ..defaults
         }
     }
 }
@@ -154,6 +208,7 @@ pub struct ApiClient {
     in_flight: Semaphore,
     tokens: Arc<dyn TokenSource>,
     pacing: Pacing,
+    hooks: &'static ApiHooks,
     pub stats: Arc<RequestStats>,
 }
 
@@ -184,8 +239,19 @@ impl ApiClient {
             in_flight: Semaphore::new(pacing.max_concurrency.max(1)),
             tokens,
             pacing,
+            hooks: &PLAIN_HTTP,
             stats,
         })
+    }
+
+    /// Reads answers with a vendor's hooks (error envelope, budget headers).
+    pub fn with_hooks(mut self, hooks: &'static ApiHooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    pub fn hooks(&self) -> &'static ApiHooks {
+        self.hooks
     }
 
     /// GETs `url` with a bearer token and returns the JSON body.
@@ -214,7 +280,7 @@ impl ApiClient {
                 .map(|(_, l)| l.clone());
             if let Some(budget) = budget {
                 // A budget so small that the next slot is further off than we would sleep (an
-                // advertised `X-RateLimit-Limit: 1`): park the job instead of waiting in line.
+                // advertised budget of one request an hour): park the job instead of waiting in line.
                 if let Err(not_until) = budget.check() {
                     let wait = not_until.wait_time_from(governor::clock::Clock::now(budget.clock()));
                     if wait > self.pacing.max_wait {
@@ -289,7 +355,7 @@ impl ApiClient {
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            let message = error_message(String::from_utf8_lossy(&error_body).into_owned());
+            let message = error_message(String::from_utf8_lossy(&error_body).into_owned(), self.hooks);
             match status {
                 StatusCode::UNAUTHORIZED if !refreshed => {
                     // The token expired or was revoked: one refresh, then give up.
@@ -303,7 +369,7 @@ impl ApiClient {
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
-                    let wait = self.throttle_wait(status.as_u16(), attempt, wait_hint(&headers))?;
+                    let wait = self.throttle_wait(status.as_u16(), attempt, wait_hint(&headers, self.hooks))?;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(wait).await;
                 }
@@ -355,12 +421,7 @@ impl ApiClient {
 
     /// Slows down to `budget_share` of an advertised hourly limit when that is below our rate.
     fn observe_budget(&self, headers: &HeaderMap) {
-        let Some(per_hour) = headers
-            .get("x-ratelimit-limit")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|n| *n > 0)
-        else {
+        let Some(per_hour) = (self.hooks.hourly_budget)(headers).filter(|n| *n > 0) else {
             return;
         };
         let rps = per_hour as f64 * self.pacing.budget_share.clamp(0.0, 1.0) / 3600.0;
@@ -413,10 +474,10 @@ fn jitter(ceiling: Duration) -> Duration {
 }
 
 /// How long the server asked us to wait: `Retry-After` (delta seconds, possibly decimal, or an
-/// HTTP date), else the vendor's window reset (`X-RateLimit-Reset`, UNIX seconds). Never
-/// panics on a number: anything beyond [`MAX_VENDOR_WAIT`] comes back as just over it, which
-/// the callers refuse ([`ApiError::WaitTooLong`]).
-pub fn wait_hint(headers: &HeaderMap) -> Option<Duration> {
+/// HTTP date), else the vendor's window reset (its hook, UNIX seconds). Never panics on a
+/// number: anything beyond [`MAX_VENDOR_WAIT`] comes back as just over it, which the callers
+/// refuse ([`ApiError::WaitTooLong`]).
+pub fn wait_hint(headers: &HeaderMap, hooks: &ApiHooks) -> Option<Duration> {
     let beyond = MAX_VENDOR_WAIT + Duration::from_secs(1);
     if let Some(value) = headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()) {
         let value = value.trim();
@@ -431,10 +492,7 @@ pub fn wait_hint(headers: &HeaderMap) -> Option<Duration> {
             return Some(wait.to_std().map_or(Duration::ZERO, |d| d.min(beyond)));
         }
     }
-    let reset = headers
-        .get("x-ratelimit-reset")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())?;
+    let reset = (hooks.window_reset)(headers)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs();
     Some(Duration::from_secs(reset.saturating_sub(now).max(1)).min(beyond))
 }
@@ -479,22 +537,17 @@ fn json_error(e: &serde_json::Error) -> String {
     format!("{what} at line {} column {}", e.line(), e.column())
 }
 
-/// The vendor's error message from an error body, shortened; never the whole body.
-pub fn error_message(body: String) -> String {
+/// The message of an error body, shortened and with credentials removed; never the whole
+/// body. The vendor's envelope (its hook) first, then the common `error_description`,
+/// `message` or string `error`, then the text itself.
+pub fn error_message(body: String, hooks: &ApiHooks) -> String {
     let parsed: Option<Value> = serde_json::from_str(&body).ok();
     let message = parsed.as_ref().and_then(|v| {
-        let error = v.get("error")?;
-        let message = error.get("message").and_then(Value::as_str).or(error.as_str())?;
-        // Microsoft's envelope names the failure in `code` (e.g. Authorization_RequestDenied).
-        let message = match error.get("code").and_then(Value::as_str) {
-            Some(code) if !code.is_empty() => format!("{code}: {message}"),
-            _ => message.to_string(),
-        };
-        let detail = error.get("detail").and_then(Value::as_str).unwrap_or("");
-        Some(if detail.is_empty() {
-            message.to_string()
-        } else {
-            format!("{message}: {detail}")
+        (hooks.error_message)(v).or_else(|| {
+            ["error_description", "message", "error"]
+                .iter()
+                .find_map(|k| v.get(*k).and_then(Value::as_str))
+                .map(str::to_string)
         })
     });
     let text = message.unwrap_or(body);
@@ -569,29 +622,16 @@ mod tests {
     fn retry_after_accepts_integer_decimal_and_date() {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
-        assert_eq!(wait_hint(&h), Some(Duration::from_secs(3)));
+        assert_eq!(wait_hint(&h, &PLAIN_HTTP), Some(Duration::from_secs(3)));
         h.insert(RETRY_AFTER, HeaderValue::from_static("0.5"));
-        assert_eq!(wait_hint(&h), Some(Duration::from_millis(500)));
+        assert_eq!(wait_hint(&h, &PLAIN_HTTP), Some(Duration::from_millis(500)));
         let later = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         h.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
-        let wait = wait_hint(&h).unwrap();
+        let wait = wait_hint(&h, &PLAIN_HTTP).unwrap();
         assert!(
             wait > Duration::from_secs(25) && wait <= Duration::from_secs(30),
             "{wait:?}"
         );
-    }
-
-    #[test]
-    fn rate_limit_reset_used_when_no_retry_after() {
-        let mut h = HeaderMap::new();
-        let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 40;
-        h.insert("X-RateLimit-Reset", HeaderValue::from(reset));
-        let wait = wait_hint(&h).unwrap();
-        assert!(
-            wait >= Duration::from_secs(39) && wait <= Duration::from_secs(40),
-            "{wait:?}"
-        );
-        assert_eq!(wait_hint(&HeaderMap::new()), None);
     }
 
     #[test]
@@ -600,19 +640,16 @@ mod tests {
         for value in ["1e20", "18446744073709551615", "1e308"] {
             let mut h = HeaderMap::new();
             h.insert(RETRY_AFTER, HeaderValue::from_static(value));
-            assert_eq!(wait_hint(&h), Some(over), "{value}");
+            assert_eq!(wait_hint(&h, &PLAIN_HTTP), Some(over), "{value}");
         }
         let mut h = HeaderMap::new();
-        h.insert("X-RateLimit-Reset", HeaderValue::from(u64::MAX));
-        assert_eq!(wait_hint(&h), Some(over));
-        let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static("Fri, 31 Dec 9999 23:59:59 GMT"));
-        assert_eq!(wait_hint(&h), Some(over));
+        assert_eq!(wait_hint(&h, &PLAIN_HTTP), Some(over));
         // Nonsense is no hint at all.
         h.insert(RETRY_AFTER, HeaderValue::from_static("-5"));
-        assert_eq!(wait_hint(&h), None);
+        assert_eq!(wait_hint(&h, &PLAIN_HTTP), None);
         h.insert(RETRY_AFTER, HeaderValue::from_static("NaN"));
-        assert_eq!(wait_hint(&h), None);
+        assert_eq!(wait_hint(&h, &PLAIN_HTTP), None);
     }
 
     #[test]
@@ -637,7 +674,7 @@ mod tests {
             "Insufficient rights to query records"
         );
         let long = format!("{{\"error\":{{\"message\":\"bad access_token={}\"}}}}", "x".repeat(500));
-        assert!(error_message(long).len() <= 200);
+        assert!(error_message(long, &PLAIN_HTTP).len() <= 200);
     }
 
     #[test]
@@ -649,12 +686,14 @@ mod tests {
     }
 
     #[test]
-    fn error_message_reads_servicenow_envelope() {
-        let body = r#"{"error":{"message":"Insufficient rights to query records","detail":"No permission"},"status":"failure"}"#;
+    fn error_message_without_a_vendor_envelope() {
         assert_eq!(
-            error_message(body.into()),
-            "Insufficient rights to query records: No permission"
+            error_message(
+                r#"{"error":"invalid_client","error_description":"bad"}"#.into(),
+                &PLAIN_HTTP
+            ),
+            "bad"
         );
-        assert_eq!(error_message("plain".into()), "plain");
+        assert_eq!(error_message("plain".into(), &PLAIN_HTTP), "plain");
     }
 }

@@ -68,6 +68,25 @@ impl ResourcePart {
     }
 }
 
+/// The records of an earlier resource a read depends on, or the gap reason when it was not
+/// (fully) collected: ids from a resource that was not read are unknown, not absent.
+pub fn needed<'a>(earlier: &'a Parts, resource: &str) -> Result<&'a [serde_json::Value], String> {
+    match earlier.get(resource) {
+        Some(p) if p.coverage.status == CoverageStatus::Collected => Ok(&p.records),
+        _ => Err(format!("not read: it needs {resource}, which was not collected")),
+    }
+}
+
+/// Like [`needed`] for several resources at once: the gap reason naming every one missing.
+pub fn missing_dependencies(earlier: &Parts, resources: &[String]) -> Option<String> {
+    let missing: Vec<&str> = resources
+        .iter()
+        .filter(|r| needed(earlier, r).is_err())
+        .map(String::as_str)
+        .collect();
+    (!missing.is_empty()).then(|| format!("not read: it needs {}, which was not collected", missing.join(", ")))
+}
+
 /// Reads every resource of a collector in order, without storing anything: for tests and
 /// tools. (The jobs crate runs the same sequence but stores each part as it lands.)
 pub async fn read_all(collector: &dyn Collector) -> Result<Parts, ApiError> {

@@ -1,13 +1,30 @@
 //! Microsoft wire conventions shared by Graph, BAP and Dataverse: OData collections paged by
 //! `@odata.nextLink` (any key case), and Graph JSON `$batch` with per-item statuses.
 
-use crate::http::{error_message, same_origin, wait_hint, ApiClient, ApiError, MAX_PAGES};
+use crate::http::{error_message, same_origin, wait_hint, ApiClient, ApiError, ApiHooks, MAX_PAGES};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+/// How Microsoft's APIs answer: `{"error": {"code", "message"}}` bodies, where `code` names
+/// the failure (`Authorization_RequestDenied`); pacing by `Retry-After` alone.
+pub const API_HOOKS: ApiHooks = ApiHooks {
+    error_message: |body| {
+        let error = body.get("error")?;
+        let message = error.get("message").and_then(Value::as_str).or(error.as_str())?;
+        Some(
+            match error.get("code").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+                Some(code) => format!("{code}: {message}"),
+                None => message.to_string(),
+            },
+        )
+    },
+    hourly_budget: |_| None,
+    window_reset: |_| None,
+};
 
 /// Graph's cap on requests in one `$batch` (reference §2.7).
 pub const BATCH_LIMIT: usize = 20;
@@ -64,7 +81,7 @@ fn malformed(url: &str, reason: &str) -> ApiError {
 
 /// The error a non-2xx status means, as the client would have raised it for a plain request.
 pub fn status_error(status: u16, body: &Value) -> ApiError {
-    let message = error_message(body.to_string());
+    let message = error_message(body.to_string(), &API_HOOKS);
     match status {
         401 => ApiError::Unauthorized(message),
         403 => ApiError::Forbidden(message),
@@ -145,7 +162,7 @@ pub async fn batch_get(
                         if status != 424 {
                             api.stats.throttled.fetch_add(1, Ordering::Relaxed);
                         }
-                        if let Some(hint) = item_headers(item).as_ref().and_then(wait_hint) {
+                        if let Some(hint) = item_headers(item).as_ref().and_then(|h| wait_hint(h, &API_HOOKS)) {
                             wait = Some(wait.map_or(hint, |w| w.max(hint)));
                         }
                         retry.push((*i, *request));
@@ -219,7 +236,7 @@ mod tests {
     fn batch_item_retry_after_is_read_from_its_own_headers() {
         let item = json!({"id": "3", "status": 429, "headers": {"Retry-After": "2.5"}});
         let headers = item_headers(&item).unwrap();
-        assert_eq!(wait_hint(&headers), Some(Duration::from_millis(2500)));
+        assert_eq!(wait_hint(&headers, &API_HOOKS), Some(Duration::from_millis(2500)));
     }
 
     #[test]

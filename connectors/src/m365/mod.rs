@@ -20,7 +20,6 @@ use schemas::{CoverageStatus, Inventory};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub const PROVIDER: &str = "m365";
 
@@ -210,17 +209,8 @@ impl M365 {
             .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?
             .clone();
         let hosts = Hosts::of(&settings)?;
-        let defaults = Pacing::default();
-        let graph_rps = settings.max_rps.unwrap_or(DEFAULT_GRAPH_RPS);
-        let pacing = Pacing {
-            max_rps: graph_rps,
-            max_concurrency: 4,
-            max_wait: settings
-                .max_wait_secs
-                .map(Duration::from_secs)
-                .unwrap_or(defaults.max_wait),
-            ..defaults
-        };
+        let pacing = Pacing::from_settings(DEFAULT_GRAPH_RPS, 4, settings.max_rps, settings.max_wait_secs, None);
+        let graph_rps = pacing.max_rps;
         let stats = Arc::new(RequestStats::default());
         let graph_tokens = Arc::new(token_source(
             &settings,
@@ -236,7 +226,8 @@ impl M365 {
             pacing.clone(),
             stats.clone(),
             low_priority,
-        )?;
+        )?
+        .with_hooks(&client::API_HOOKS);
         let slow = Pacing {
             max_rps: DEFAULT_BAP_RPS.min(graph_rps),
             max_concurrency: 2,
@@ -247,7 +238,8 @@ impl M365 {
             slow.clone(),
             stats.clone(),
             HeaderMap::new(),
-        )?;
+        )?
+        .with_hooks(&client::API_HOOKS);
         let powerplatform = ApiClient::with_options(
             Arc::new(token_source(
                 &settings,
@@ -258,7 +250,8 @@ impl M365 {
             slow,
             stats.clone(),
             HeaderMap::new(),
-        )?;
+        )?
+        .with_hooks(&client::API_HOOKS);
         Ok(M365 {
             page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, 5000),
             settings,
@@ -305,12 +298,10 @@ impl M365 {
             max_rps: DEFAULT_DATAVERSE_RPS.min(self.pacing.max_rps),
             ..self.pacing.clone()
         };
-        let client = Arc::new(ApiClient::with_options(
-            Arc::new(tokens),
-            pacing,
-            self.stats.clone(),
-            HeaderMap::new(),
-        )?);
+        let client = Arc::new(
+            ApiClient::with_options(Arc::new(tokens), pacing, self.stats.clone(), HeaderMap::new())?
+                .with_hooks(&client::API_HOOKS),
+        );
         clients.insert(env_url.to_string(), client.clone());
         Ok(client)
     }
@@ -791,11 +782,7 @@ pub fn dataverse_host_allowed(instance: &str, bap_url: &str) -> bool {
 }
 
 fn needed<'a>(earlier: &'a Parts, short: &str) -> Result<&'a [Value], String> {
-    let name = resource_name(short);
-    match earlier.get(&name) {
-        Some(p) if p.coverage.status == CoverageStatus::Collected => Ok(&p.records),
-        _ => Err(format!("not read: it needs {name}, which was not collected")),
-    }
+    crate::needed(earlier, &resource_name(short))
 }
 
 fn token_source(

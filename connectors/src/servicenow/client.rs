@@ -2,8 +2,26 @@
 //! header's `rel="next"` until it is absent (pages may be short: row ACLs apply after the
 //! limit, so neither a short page nor `X-Total-Count` says the end is reached).
 
-use crate::http::{origin, same_origin, ApiClient, ApiError, MAX_PAGES};
+use crate::http::{header_number, origin, same_origin, ApiClient, ApiError, ApiHooks, MAX_PAGES};
 use serde_json::Value;
+
+/// How ServiceNow answers: `{"error": {"message", "detail"}}` bodies; the hourly budget of a
+/// rate-limit rule in `X-RateLimit-Limit` and its window's end in `X-RateLimit-Reset`
+/// (reference §3.4).
+pub const API_HOOKS: ApiHooks = ApiHooks {
+    error_message: |body| {
+        let error = body.get("error")?;
+        let message = error.get("message").and_then(Value::as_str).or(error.as_str())?;
+        Some(
+            match error.get("detail").and_then(Value::as_str).filter(|d| !d.is_empty()) {
+                Some(detail) => format!("{message}: {detail}"),
+                None => message.to_string(),
+            },
+        )
+    },
+    hourly_budget: |headers| header_number(headers, "x-ratelimit-limit"),
+    window_reset: |headers| header_number(headers, "x-ratelimit-reset"),
+};
 
 pub struct TableClient {
     pub api: ApiClient,
@@ -165,6 +183,33 @@ mod tests {
         let h = r#"<https://a/x?o=0>;rel="first",<https://a/x?o=0>;rel="prev",<https://a/x?o=4>;rel="last""#;
         assert_eq!(next_link(h), None);
         assert_eq!(next_link(""), None);
+    }
+
+    #[test]
+    fn error_envelope_and_rate_window_headers() {
+        use crate::http::{error_message, wait_hint, MAX_VENDOR_WAIT};
+        use reqwest::header::{HeaderMap, HeaderValue};
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let body = r#"{"error":{"message":"Insufficient rights to query records","detail":"No permission"},"status":"failure"}"#;
+        assert_eq!(
+            error_message(body.into(), &API_HOOKS),
+            "Insufficient rights to query records: No permission"
+        );
+        let mut h = HeaderMap::new();
+        let reset = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 40;
+        h.insert("X-RateLimit-Reset", HeaderValue::from(reset));
+        let wait = wait_hint(&h, &API_HOOKS).unwrap();
+        assert!(
+            wait >= Duration::from_secs(39) && wait <= Duration::from_secs(40),
+            "{wait:?}"
+        );
+        h.insert("X-RateLimit-Reset", HeaderValue::from(u64::MAX));
+        assert_eq!(
+            wait_hint(&h, &API_HOOKS),
+            Some(MAX_VENDOR_WAIT + Duration::from_secs(1))
+        );
+        h.insert("X-RateLimit-Limit", HeaderValue::from(1000));
+        assert_eq!((API_HOOKS.hourly_budget)(&h), Some(1000));
     }
 
     #[test]

@@ -412,21 +412,14 @@ impl ServiceNow {
             )
             .map_err(|e| ConnectError::Api(e.into()))?,
         );
-        let defaults = Pacing::default();
-        let pacing = Pacing {
-            max_rps: settings.max_rps.unwrap_or(DEFAULT_MAX_RPS),
-            // How long one request may sleep on Retry-After before the scan is parked instead.
-            max_wait: settings
-                .max_wait_secs
-                .map(std::time::Duration::from_secs)
-                .unwrap_or(defaults.max_wait),
-            budget_share: settings
-                .budget_share
-                .filter(|s| *s > 0.0 && *s <= 1.0)
-                .unwrap_or(defaults.budget_share),
-            ..defaults
-        };
-        let api = ApiClient::new(tokens.clone() as Arc<dyn TokenSource>, pacing)?;
+        let pacing = Pacing::from_settings(
+            DEFAULT_MAX_RPS,
+            Pacing::default().max_concurrency,
+            settings.max_rps,
+            settings.max_wait_secs,
+            settings.budget_share,
+        );
+        let api = ApiClient::new(tokens.clone() as Arc<dyn TokenSource>, pacing)?.with_hooks(&client::API_HOOKS);
         Ok(ServiceNow {
             tables: TableClient {
                 api,
@@ -454,17 +447,9 @@ impl ServiceNow {
             }
             Query::IdsFrom { column, sources } => {
                 // Ids from a resource that was not read are unknown, not absent.
-                let missing: Vec<String> = sources
-                    .iter()
-                    .map(|(table, _)| format!("{PROVIDER}.{table}"))
-                    .filter(|r| {
-                        earlier
-                            .get(r)
-                            .is_none_or(|p| p.coverage.status != CoverageStatus::Collected)
-                    })
-                    .collect();
-                if !missing.is_empty() {
-                    let reason = format!("not read: it needs {}, which was not collected", missing.join(", "));
+                let sources_read: Vec<String> =
+                    sources.iter().map(|(table, _)| format!("{PROVIDER}.{table}")).collect();
+                if let Some(reason) = crate::missing_dependencies(earlier, &sources_read) {
                     return Ok(ResourcePart::gap(
                         &resource,
                         CoverageStatus::Failed,

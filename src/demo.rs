@@ -4,11 +4,8 @@
 
 use crate::output;
 use anyhow::{Context, Result};
-use connectors::{m365, servicenow};
-use sandbox::servicenow::{scenarios, SimConfig};
 use service::report::{path_line, severity_counts};
 use service::{Config, EndpointPolicy, FindingFilter, NewConnection, Service};
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -37,59 +34,23 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     config.master_key = None; // the demo's own key file, never the user's key
     let svc = Service::open(config).await?;
 
-    let config = SimConfig::default();
-    let sim = sandbox::servicenow::start(config.clone(), scenarios::risky(), 0)
-        .await
-        .context("cannot start the ServiceNow simulator")?;
-    eprintln!("ServiceNow simulator (scenario risky) on {}", sim.base_url);
-
+    // One simulated vendor of each kind, connected like any other: the demo knows no vendor.
     let tenant = "demo";
     svc.add_tenant(tenant).await?;
-    let secrets = BTreeMap::from([(servicenow::CLIENT_SECRET.to_string(), config.client_secret.clone())]);
-    let settings = servicenow::Settings {
-        instance_url: sim.base_url.clone(),
-        client_id: config.client_id.clone(),
-        max_rps: Some(50.0),
-        ..Default::default()
-    }
-    .to_value();
-    let new = NewConnection {
-        provider: servicenow::PROVIDER.into(),
-        label: sim.base_url.clone(),
-        settings,
-        secrets,
-    };
-    let id = svc.connect(tenant, new).await?;
-    eprintln!("connected ServiceNow as connection {id}");
-
-    // Microsoft 365: one simulator plays login, Graph, BAP, the Power Platform API and Dataverse.
-    let ms_config = sandbox::m365::SimConfig::default();
-    let ms = sandbox::m365::start(ms_config.clone(), sandbox::m365::scenarios::risky(), 0)
+    let simulated = sandbox::start_all("risky")
         .await
-        .context("cannot start the Microsoft 365 simulator")?;
-    eprintln!("Microsoft 365 simulator (scenario risky) on {}", ms.base_url);
-    let base = &ms.base_url;
-    let settings = m365::Settings {
-        directory_id: ms_config.directory_id.clone(),
-        client_id: ms_config.client_id.clone(),
-        login_url: Some(format!("{base}/login")),
-        graph_url: Some(format!("{base}/graph")),
-        bap_url: Some(format!("{base}/bap")),
-        powerplatform_url: Some(format!("{base}/pp")),
-        max_rps: Some(50.0),
-        ..Default::default()
+        .context("cannot start the simulators")?;
+    for sim in &simulated {
+        eprintln!("{} simulator (scenario risky) on {}", sim.vendor, sim.server.base_url);
+        let new = NewConnection {
+            provider: sim.provider.into(),
+            label: sim.label.clone(),
+            settings: sim.settings.clone(),
+            secrets: sim.secrets.clone(),
+        };
+        let id = svc.connect(tenant, new).await?;
+        eprintln!("connected {} as connection {id}", sim.vendor);
     }
-    .to_value();
-    let secrets = BTreeMap::from([(m365::CLIENT_SECRET.to_string(), ms_config.client_secret.clone())]);
-    let label = format!("Microsoft 365 {}", ms_config.directory_id);
-    let new = NewConnection {
-        provider: m365::PROVIDER.into(),
-        label,
-        settings,
-        secrets,
-    };
-    let id = svc.connect(tenant, new).await?;
-    eprintln!("connected Microsoft 365 as connection {id}");
 
     let scans: Vec<String> = svc.start_scan(tenant).await?.into_iter().map(|s| s.scan_id).collect();
     eprintln!("scanning through the queue:");
@@ -124,7 +85,6 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         out.display()
     );
-    drop(sim);
-    drop(ms);
+    drop(simulated);
     Ok(ExitCode::SUCCESS)
 }

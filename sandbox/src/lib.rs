@@ -7,8 +7,30 @@
 pub mod m365;
 pub mod servicenow;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
+
+/// A running simulated vendor and what a connection to it needs: the provider id, a label,
+/// the connection settings (as the vendor's connector reads them) and the secrets. The demo
+/// connects one of each without knowing any vendor.
+pub struct SimulatedConnection {
+    pub provider: &'static str,
+    /// The vendor's name, for people.
+    pub vendor: &'static str,
+    pub label: String,
+    pub settings: serde_json::Value,
+    pub secrets: BTreeMap<String, String>,
+    pub server: RunningServer,
+}
+
+/// Starts one simulator per vendor with scenario `scenario` (`risky` or `clean`).
+pub async fn start_all(scenario: &str) -> std::io::Result<Vec<SimulatedConnection>> {
+    Ok(vec![
+        servicenow::simulated_connection(scenario).await?,
+        m365::simulated_connection(scenario).await?,
+    ])
+}
 
 /// A running simulator; dropping it stops the server.
 pub struct RunningServer {

@@ -149,6 +149,28 @@ pub fn router(config: SimConfig, tenant: Tenant) -> Router {
         .with_state(state)
 }
 
+/// A simulated tenant with `scenario` and the connection settings that reach it (one server
+/// plays login, Graph, BAP, the Power Platform API and Dataverse).
+pub async fn simulated_connection(scenario: &str) -> std::io::Result<crate::SimulatedConnection> {
+    let tenant = scenarios::by_name(scenario)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("no scenario {scenario:?}")))?;
+    let config = SimConfig::default();
+    let server = start(config.clone(), tenant, 0).await?;
+    let base = server.base_url.clone();
+    Ok(crate::SimulatedConnection {
+        provider: "m365",
+        vendor: "Microsoft 365",
+        label: format!("Microsoft 365 {}", config.directory_id),
+        settings: json!({
+            "directory_id": config.directory_id, "client_id": config.client_id,
+            "login_url": format!("{base}/login"), "graph_url": format!("{base}/graph"),
+            "bap_url": format!("{base}/bap"), "powerplatform_url": format!("{base}/pp"), "max_rps": 50.0,
+        }),
+        secrets: [("client_secret".to_string(), config.client_secret)].into(),
+        server,
+    })
+}
+
 /// Starts a Microsoft 365 simulator on loopback (`port` 0 picks a free one).
 pub async fn start(config: SimConfig, tenant: Tenant, port: u16) -> std::io::Result<crate::RunningServer> {
     crate::serve(router(config, tenant), port).await

@@ -136,6 +136,22 @@ pub fn router(config: SimConfig, tables: Tables) -> Router {
         .with_state(state)
 }
 
+/// A simulated instance with `scenario` and the connection settings that reach it.
+pub async fn simulated_connection(scenario: &str) -> std::io::Result<crate::SimulatedConnection> {
+    let tables = scenarios::by_name(scenario)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("no scenario {scenario:?}")))?;
+    let config = SimConfig::default();
+    let server = start(config.clone(), tables, 0).await?;
+    Ok(crate::SimulatedConnection {
+        provider: "servicenow",
+        vendor: "ServiceNow",
+        label: server.base_url.clone(),
+        settings: json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": 50.0}),
+        secrets: [("client_secret".to_string(), config.client_secret)].into(),
+        server,
+    })
+}
+
 /// Starts a ServiceNow simulator on loopback (`port` 0 picks a free one).
 pub async fn start(config: SimConfig, tables: Tables, port: u16) -> std::io::Result<crate::RunningServer> {
     crate::serve(router(config, tables), port).await

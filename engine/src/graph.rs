@@ -24,7 +24,8 @@ pub struct Node {
 /// things, so the graph never joins connections through a shared id.
 pub struct AccessGraph {
     pub graph: DiGraph<Node, &'static str>,
-    by_id: HashMap<(String, String), NodeIndex>,
+    /// connection id → resource id → node (nested, so a lookup allocates nothing).
+    by_id: HashMap<String, HashMap<String, NodeIndex>>,
 }
 
 pub const EXTERNAL_SINK: &str = "external";
@@ -159,8 +160,11 @@ impl AccessGraph {
     }
 
     fn node(&mut self, inv: &Inventory, id: &str, kind: &'static str, name: &str, extra: Value) {
-        let key = (inv.connection_id.clone(), id.to_string());
-        if self.by_id.contains_key(&key) {
+        if self
+            .by_id
+            .get(&inv.connection_id)
+            .is_some_and(|ids| ids.contains_key(id))
+        {
             return;
         }
         let mut view = extra;
@@ -176,14 +180,19 @@ impl AccessGraph {
             provider: inv.provider.clone(),
             view: to_cel(&view),
         });
-        self.by_id.insert(key, index);
+        self.by_id
+            .entry(inv.connection_id.clone())
+            .or_default()
+            .insert(id.to_string(), index);
     }
 
     /// An edge between two things of one connection. Edges to things the inventory did not
     /// describe are dropped, not invented.
     fn edge(&mut self, connection_id: &str, from: &str, to: &str, kind: &'static str) {
-        let key = |id: &str| (connection_id.to_string(), id.to_string());
-        if let (Some(a), Some(b)) = (self.by_id.get(&key(from)), self.by_id.get(&key(to))) {
+        let Some(ids) = self.by_id.get(connection_id) else {
+            return;
+        };
+        if let (Some(a), Some(b)) = (ids.get(from), ids.get(to)) {
             self.graph.add_edge(*a, *b, kind);
         }
     }

@@ -227,3 +227,36 @@ fn every_resource_a_rule_needs_is_read_by_a_collector() {
     assert!(unknown.is_empty(), "no collector reads: {unknown:#?}");
     assert!(produced.len() > 40, "{produced:?}");
 }
+
+#[test]
+fn the_vendor_registry_describes_each_vendor_consistently() {
+    for vendor in connectors::VENDORS {
+        for name in vendor.destination_settings {
+            assert!(
+                vendor.settings.iter().any(|s| s.name == *name),
+                "{}: {name} is not a setting",
+                vendor.id
+            );
+        }
+        assert!(vendor.settings.iter().any(|s| s.required), "{}", vendor.id);
+        assert!(vendor.default_max_rps > 0.0);
+        assert!(!(vendor.resources)().is_empty());
+        // Settings are checked with one-line reasons naming the setting.
+        let err = vendor.check_settings(&json!({})).unwrap_err();
+        assert!(err.contains("is required"), "{err}");
+        let err = vendor.check_settings(&json!({"no_such_setting": 1})).unwrap_err();
+        assert!(err.contains("no_such_setting"), "{err}");
+    }
+    let sn = connectors::vendor("servicenow").unwrap();
+    assert!(sn
+        .check_settings(&json!({"instance_url": "https://acme.service-now.com", "client_id": "x", "max_rps": 5}))
+        .is_ok());
+    let err = sn
+        .check_settings(&json!({"instance_url": "not a url", "client_id": "x"}))
+        .unwrap_err();
+    assert!(err.contains("instance_url") && err.contains("a URL"), "{err}");
+    assert!(connectors::vendor("salesforce")
+        .unwrap_err()
+        .to_string()
+        .contains("servicenow, m365"));
+}

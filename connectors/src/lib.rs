@@ -145,8 +145,12 @@ pub struct Vendor {
     pub id: &'static str,
     /// What people call it.
     pub label: &'static str,
+    /// The connection's non-secret settings (what a Connect form or an API body carries).
+    pub settings: &'static [Setting],
     /// The names of the connection's secrets.
     pub secrets: &'static [&'static str],
+    /// Requests per second when the connection does not say (the vendor's documented pace).
+    pub default_max_rps: f64,
     /// The settings that say where the secrets are sent (base URLs, the directory): bound into
     /// the secrets' sealing, so a row edited to point elsewhere no longer opens them.
     pub destination_settings: &'static [&'static str],
@@ -156,6 +160,66 @@ pub struct Vendor {
     pub collector: fn(&ConnectionSpec) -> Result<Box<dyn Collector>, ConnectError>,
     /// Proves a connection's credentials (obtains a token; reads no data).
     pub verify: fn(ConnectionSpec) -> BoxFuture<'static, Result<(), ConnectError>>,
+}
+
+/// One non-secret connection setting.
+#[derive(Debug)]
+pub struct Setting {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: SettingKind,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SettingKind {
+    Url,
+    Text,
+    Number,
+}
+
+impl Vendor {
+    /// Checks settings against the vendor's description: required ones present, URLs that
+    /// parse, numbers that are numbers, nothing unknown. The error names the setting.
+    pub fn check_settings(&self, settings: &serde_json::Value) -> Result<(), String> {
+        let Some(map) = settings.as_object() else {
+            return Err(format!("{} settings must be a JSON object", self.label));
+        };
+        for name in map.keys() {
+            if !self.settings.iter().any(|s| s.name == name) {
+                return Err(format!("{}: unknown setting {name:?}", self.label));
+            }
+        }
+        for setting in self.settings {
+            let value = map.get(setting.name).filter(|v| !v.is_null());
+            let Some(value) = value else {
+                if setting.required {
+                    return Err(format!(
+                        "{}: {} ({}) is required",
+                        self.label, setting.label, setting.name
+                    ));
+                }
+                continue;
+            };
+            let ok = match setting.kind {
+                SettingKind::Number => value.as_f64().is_some_and(|n| n.is_finite() && n >= 0.0),
+                SettingKind::Text => value.as_str().is_some_and(|t| !t.trim().is_empty()),
+                SettingKind::Url => value.as_str().is_some_and(|u| url::Url::parse(u).is_ok()),
+            };
+            if !ok {
+                let wanted = match setting.kind {
+                    SettingKind::Number => "a number",
+                    SettingKind::Text => "non-empty text",
+                    SettingKind::Url => "a URL",
+                };
+                return Err(format!(
+                    "{}: {} ({}) must be {wanted}",
+                    self.label, setting.label, setting.name
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Every vendor aispm can read. Adding one is a line here (and its folders).
@@ -168,6 +232,12 @@ pub fn vendor(provider: &str) -> Result<&'static Vendor, ConnectError> {
         .copied()
         .find(|v| v.id == provider)
         .ok_or_else(|| ConnectError::UnknownProvider(provider.to_string()))
+}
+
+impl std::fmt::Debug for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vendor").field("id", &self.id).field("label", &self.label).finish()
+    }
 }
 
 fn known_providers() -> String {

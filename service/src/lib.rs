@@ -193,6 +193,13 @@ impl Service {
     pub async fn connect(&self, tenant_slug: &str, new: NewConnection) -> Result<String> {
         let tenant = self.tenant(tenant_slug).await?;
         let vendor = connectors::vendor(&new.provider).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        vendor.check_settings(&new.settings).map_err(ServiceError::Invalid)?;
+        if let Some(unknown) = new.secrets.keys().find(|k| !vendor.secrets.contains(&k.as_str())) {
+            return Err(ServiceError::Invalid(format!(
+                "{}: unknown secret {unknown:?}",
+                vendor.label
+            )));
+        }
         for name in vendor.destination_settings {
             if let Some(url) = new
                 .settings

@@ -11,7 +11,7 @@ pub mod transform;
 
 use crate::auth::{Grant, OAuthTokenSource, TokenSource};
 use crate::http::{path_segment, ApiClient, ApiError, Pacing, RequestStats};
-use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart};
+use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart, Setting, SettingKind};
 use futures::future::BoxFuture;
 use oauth2::ClientSecret;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -176,7 +176,64 @@ impl Hosts {
 pub const VENDOR: crate::Vendor = crate::Vendor {
     id: PROVIDER,
     label: "Microsoft 365",
+    settings: &[
+        Setting {
+            name: "directory_id",
+            label: "Directory (tenant) id",
+            kind: SettingKind::Text,
+            required: true,
+        },
+        Setting {
+            name: "client_id",
+            label: "Application (client) id",
+            kind: SettingKind::Text,
+            required: true,
+        },
+        Setting {
+            name: "login_url",
+            label: "Login URL",
+            kind: SettingKind::Url,
+            required: false,
+        },
+        Setting {
+            name: "graph_url",
+            label: "Graph URL",
+            kind: SettingKind::Url,
+            required: false,
+        },
+        Setting {
+            name: "bap_url",
+            label: "BAP URL",
+            kind: SettingKind::Url,
+            required: false,
+        },
+        Setting {
+            name: "powerplatform_url",
+            label: "Power Platform API URL",
+            kind: SettingKind::Url,
+            required: false,
+        },
+        Setting {
+            name: "max_rps",
+            label: "Graph requests per second",
+            kind: SettingKind::Number,
+            required: false,
+        },
+        Setting {
+            name: "max_wait_secs",
+            label: "Longest wait before parking",
+            kind: SettingKind::Number,
+            required: false,
+        },
+        Setting {
+            name: "page_size",
+            label: "Rows per page",
+            kind: SettingKind::Number,
+            required: false,
+        },
+    ],
     secrets: &[CLIENT_SECRET],
+    default_max_rps: DEFAULT_GRAPH_RPS,
     destination_settings: &["directory_id", "login_url", "graph_url", "bap_url", "powerplatform_url"],
     resources: || RESOURCES.iter().map(|r| resource_name(r)).collect(),
     collector: |spec| Ok(Box::new(M365::from_spec(spec)?)),
@@ -209,7 +266,13 @@ impl M365 {
             .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?
             .clone();
         let hosts = Hosts::of(&settings)?;
-        let pacing = Pacing::from_settings(DEFAULT_GRAPH_RPS, 4, settings.max_rps, settings.max_wait_secs, None);
+        let pacing = Pacing::from_settings(
+            VENDOR.default_max_rps,
+            4,
+            settings.max_rps,
+            settings.max_wait_secs,
+            None,
+        );
         let graph_rps = pacing.max_rps;
         let stats = Arc::new(RequestStats::default());
         let graph_tokens = Arc::new(token_source(

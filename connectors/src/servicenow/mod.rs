@@ -8,7 +8,7 @@ pub mod transform;
 
 use crate::auth::{Grant, OAuthTokenSource, TokenSource};
 use crate::http::{ApiClient, ApiError, Pacing, RequestStats};
-use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart};
+use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart, Setting, SettingKind};
 use client::TableClient;
 use futures::future::BoxFuture;
 use oauth2::{ClientSecret, ResourceOwnerPassword};
@@ -361,7 +361,52 @@ pub const PASSWORD: &str = "password";
 pub const VENDOR: crate::Vendor = crate::Vendor {
     id: PROVIDER,
     label: "ServiceNow",
+    settings: &[
+        Setting {
+            name: "instance_url",
+            label: "Instance URL",
+            kind: SettingKind::Url,
+            required: true,
+        },
+        Setting {
+            name: "client_id",
+            label: "OAuth client id",
+            kind: SettingKind::Text,
+            required: true,
+        },
+        Setting {
+            name: "username",
+            label: "Integration user (password grant)",
+            kind: SettingKind::Text,
+            required: false,
+        },
+        Setting {
+            name: "max_rps",
+            label: "Requests per second",
+            kind: SettingKind::Number,
+            required: false,
+        },
+        Setting {
+            name: "page_size",
+            label: "Rows per page",
+            kind: SettingKind::Number,
+            required: false,
+        },
+        Setting {
+            name: "budget_share",
+            label: "Share of the hourly budget",
+            kind: SettingKind::Number,
+            required: false,
+        },
+        Setting {
+            name: "max_wait_secs",
+            label: "Longest wait before parking",
+            kind: SettingKind::Number,
+            required: false,
+        },
+    ],
     secrets: &[CLIENT_SECRET, PASSWORD],
+    default_max_rps: DEFAULT_MAX_RPS,
     destination_settings: &["instance_url"],
     resources: || plan().iter().map(TableSpec::resource).collect(),
     collector: |spec| Ok(Box::new(ServiceNow::from_spec(spec)?)),
@@ -413,7 +458,7 @@ impl ServiceNow {
             .map_err(|e| ConnectError::Api(e.into()))?,
         );
         let pacing = Pacing::from_settings(
-            DEFAULT_MAX_RPS,
+            VENDOR.default_max_rps,
             Pacing::default().max_concurrency,
             settings.max_rps,
             settings.max_wait_secs,

@@ -236,7 +236,10 @@ pub fn vendor(provider: &str) -> Result<&'static Vendor, ConnectError> {
 
 impl std::fmt::Debug for Vendor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vendor").field("id", &self.id).field("label", &self.label).finish()
+        f.debug_struct("Vendor")
+            .field("id", &self.id)
+            .field("label", &self.label)
+            .finish()
     }
 }
 

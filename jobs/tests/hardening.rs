@@ -9,8 +9,7 @@ use jobs::{CollectJob, Runtime};
 use sandbox::servicenow::{self, scenarios, SimConfig};
 use std::sync::Arc;
 use std::time::Duration;
-use store::SecretBox;
-use store::{ScanStatus, Store};
+use store::{ScanStatus, SecretBox, Store};
 
 /// Runs the workers until `done` says the scan is finished (bounded: 60 s).
 async fn wait_for(rt: &Arc<Runtime>, scan_id: &str, done: impl Fn(ScanStatus) -> bool) -> store::entities::scan::Model {
@@ -434,5 +433,38 @@ async fn rotating_the_key_reseals_every_secret_sqlite() {
 async fn rotating_the_key_reseals_every_secret_postgres() {
     if let Some(db) = postgres("rotating_the_key_reseals_every_secret_postgres").await {
         rotating_the_key_reseals_every_secret(db).await;
+    }
+}
+
+async fn a_scans_queue_job_is_seen_alive_until_it_is_gone(db: TestDb) {
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    let rt = runtime(&db.url).await;
+    let conn = connect(&rt, "acme", &server.base_url).await;
+    let id = queue_scan(&rt, "acme", &conn).await;
+    assert!(rt.queue.collect_job_alive(&id).await.unwrap(), "queued");
+    assert!(
+        !rt.queue.collect_job_alive(&store::new_id()).await.unwrap(),
+        "no job for another scan"
+    );
+    let done = scan_with_workers(&rt, &id).await;
+    assert_eq!(done.status, ScanStatus::Completed);
+    assert!(
+        !rt.queue.collect_job_alive(&id).await.unwrap(),
+        "done jobs are not alive"
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scans_queue_job_is_seen_alive_until_it_is_gone_sqlite() {
+    a_scans_queue_job_is_seen_alive_until_it_is_gone(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scans_queue_job_is_seen_alive_until_it_is_gone_postgres() {
+    if let Some(db) = postgres("a_scans_queue_job_is_seen_alive_until_it_is_gone_postgres").await {
+        a_scans_queue_job_is_seen_alive_until_it_is_gone(db).await;
     }
 }

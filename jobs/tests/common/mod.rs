@@ -9,8 +9,7 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use store::SecretBox;
-use store::{ScanStatus, Store};
+use store::{ScanStatus, SecretBox, Store};
 
 pub struct TestDb {
     pub url: String,

@@ -228,7 +228,7 @@ pub const MAX_COMPREHENSION_DEPTH: usize = 3;
 /// How deeply comprehensions (`exists`, `all`, `exists_one`, `map`, `filter`) nest in an
 /// expression. A comprehension's range is evaluated once, so it does not count as nested.
 pub fn comprehension_depth(e: &cel::IdedExpr) -> usize {
-    use cel::common::ast::{EntryExpr, Expr};
+    use cel::common::ast::Expr;
     let max_of = |items: &mut dyn Iterator<Item = &cel::IdedExpr>| items.map(comprehension_depth).max().unwrap_or(0);
     match &e.expr {
         Expr::Comprehension(c) => {
@@ -238,26 +238,22 @@ pub fn comprehension_depth(e: &cel::IdedExpr) -> usize {
         Expr::Call(call) => max_of(&mut call.target.iter().map(|t| t.as_ref()).chain(call.args.iter())),
         Expr::List(list) => max_of(&mut list.elements.iter()),
         Expr::Select(select) => comprehension_depth(&select.operand),
-        Expr::Map(map) => map
-            .entries
-            .iter()
-            .map(|entry| match &entry.expr {
-                EntryExpr::MapEntry(m) => comprehension_depth(&m.key).max(comprehension_depth(&m.value)),
-                EntryExpr::StructField(f) => comprehension_depth(&f.value),
-            })
-            .max()
-            .unwrap_or(0),
-        Expr::Struct(s) => s
-            .entries
-            .iter()
-            .map(|entry| match &entry.expr {
-                EntryExpr::MapEntry(m) => comprehension_depth(&m.key).max(comprehension_depth(&m.value)),
-                EntryExpr::StructField(f) => comprehension_depth(&f.value),
-            })
-            .max()
-            .unwrap_or(0),
+        Expr::Map(map) => entries_depth(&map.entries),
+        Expr::Struct(s) => entries_depth(&s.entries),
         _ => 0,
     }
+}
+
+fn entries_depth(entries: &[cel::common::ast::IdedEntryExpr]) -> usize {
+    use cel::common::ast::EntryExpr;
+    entries
+        .iter()
+        .map(|entry| match &entry.expr {
+            EntryExpr::MapEntry(m) => comprehension_depth(&m.key).max(comprehension_depth(&m.value)),
+            EntryExpr::StructField(f) => comprehension_depth(&f.value),
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// A set of rules with unique ids.

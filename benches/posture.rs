@@ -170,6 +170,7 @@ fn large_tenant(users: usize, agents: usize, roles_per_user: usize) -> Inventory
             kind: (*kind).into(),
             name: format!("tool {t}"),
             capabilities: caps.clone(),
+            capabilities_unknown: None,
             targets: if target.is_empty() {
                 vec![]
             } else {

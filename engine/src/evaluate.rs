@@ -434,7 +434,8 @@ fn evaluate_paths(rules: &RuleSet, inventories: &[Inventory], root: &Context, no
                     match run_bool(&predicate.program, &ctx) {
                         Ok(b) => b,
                         Err(e) => {
-                            failed_predicate.get_or_insert(e);
+                            // Name the node (e.g. a tool whose capabilities are unknown).
+                            failed_predicate.get_or_insert_with(|| format!("{} {:?}: {e}", node.kind, node.name));
                             false
                         }
                     }

@@ -71,7 +71,11 @@ impl AccessGraph {
                     "tool",
                     &t.name,
                     json!({
-                        "tool_kind": t.kind, "capabilities": t.capabilities, "active": t.active, "attributes": t.attributes,
+                        "tool_kind": t.kind, "active": t.active, "attributes": t.attributes,
+                        // Unknown capabilities are null, so a path rule asking about them cannot
+                        // pass silently: it is not assessed, with the tool named.
+                        "capabilities": if t.capabilities_unknown.is_some() { Value::Null } else { json!(t.capabilities) },
+                        "capabilities_unknown": t.capabilities_unknown,
                     }),
                 );
             }

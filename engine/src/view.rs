@@ -56,27 +56,62 @@ impl<'a> Index<'a> {
         }
     }
 
-    fn tool_writes(&self, binding: &ToolBinding) -> bool {
-        binding.active
-            && self.tools.get(binding.tool_id.as_str()).is_some_and(|t| {
-                t.capabilities.iter().any(|c| {
-                    matches!(
-                        c,
-                        Capability::Write | Capability::ExecuteCode | Capability::SendExternal
-                    )
-                })
-            })
+    /// Whether a binding can change things: `None` when the tool's capabilities are unknown.
+    fn tool_writes(&self, binding: &ToolBinding) -> Option<bool> {
+        if !binding.active {
+            return Some(false);
+        }
+        let tool = self.tools.get(binding.tool_id.as_str())?;
+        let writes = tool.capabilities.iter().any(|c| {
+            matches!(
+                c,
+                Capability::Write | Capability::ExecuteCode | Capability::SendExternal
+            )
+        });
+        if !writes && tool.capabilities_unknown.is_some() {
+            return None;
+        }
+        Some(writes)
     }
 
-    fn has_write_tools(&self, agent: &Agent) -> bool {
-        agent.tools.iter().any(|b| self.tool_writes(b))
+    /// Any of the bindings writes: true if one surely does, unknown (`None`) if none surely
+    /// does but one might.
+    fn any_writes<'b>(&self, bindings: impl Iterator<Item = &'b ToolBinding>) -> Option<bool> {
+        let mut unknown = false;
+        for b in bindings {
+            match self.tool_writes(b) {
+                Some(true) => return Some(true),
+                None => unknown = true,
+                Some(false) => {}
+            }
+        }
+        (!unknown).then_some(false)
     }
 
-    fn autonomous_write_tools(&self, agent: &Agent) -> bool {
-        agent
-            .tools
-            .iter()
-            .any(|b| b.autonomy == Autonomy::Autonomous && self.tool_writes(b))
+    fn has_write_tools(&self, agent: &Agent) -> Option<bool> {
+        self.any_writes(agent.tools.iter())
+    }
+
+    fn autonomous_write_tools(&self, agent: &Agent) -> Option<bool> {
+        self.any_writes(agent.tools.iter().filter(|b| b.autonomy == Autonomy::Autonomous))
+    }
+
+    /// Any teammate has (autonomous) write tools, with the same three-valued reading.
+    fn team_writes(&self, mates: &[&Agent], autonomous: bool) -> Option<bool> {
+        let mut unknown = false;
+        for m in mates {
+            let w = if autonomous {
+                self.autonomous_write_tools(m)
+            } else {
+                self.has_write_tools(m)
+            };
+            match w {
+                Some(true) => return Some(true),
+                None => unknown = true,
+                Some(false) => {}
+            }
+        }
+        (!unknown).then_some(false)
     }
 
     /// Agents that share a team with `agent`, as a member or as the team's orchestrator.
@@ -131,7 +166,10 @@ pub fn principal_view(ix: &Index, p: &Principal) -> Value {
 fn tool_entry(ix: &Index, b: &ToolBinding) -> Value {
     let mut v = match ix.tools.get(b.tool_id.as_str()) {
         Some(t) => object(to_json(t)),
-        None => object(json!({"id": b.tool_id, "capabilities": [], "attributes": {}, "unknown": true})),
+        None => object(
+            json!({"id": b.tool_id, "capabilities": [], "attributes": {}, "unknown": true,
+            "capabilities_unknown": "the tool is not in the inventory"}),
+        ),
     };
     v.insert("autonomy".into(), to_json(&b.autonomy));
     v.insert("binding_active".into(), json!(b.active));
@@ -196,13 +234,10 @@ pub fn agent_view(ix: &Index, a: &Agent, now: &chrono::DateTime<chrono::Utc>) ->
     v.insert("has_write_tools".into(), json!(ix.has_write_tools(a)));
     v.insert("autonomous_write_tools".into(), json!(ix.autonomous_write_tools(a)));
     let mates = ix.teammates(a);
-    v.insert(
-        "team_write_tools".into(),
-        json!(mates.iter().any(|m| ix.has_write_tools(m))),
-    );
+    v.insert("team_write_tools".into(), json!(ix.team_writes(&mates, false)));
     v.insert(
         "team_autonomous_write_tools".into(),
-        json!(mates.iter().any(|m| ix.autonomous_write_tools(m))),
+        json!(ix.team_writes(&mates, true)),
     );
     v.insert(
         "teammates".into(),
@@ -237,13 +272,10 @@ pub fn input_view(ix: &Index, i: &UntrustedInput) -> Value {
         .map(|a| {
             let mut s = object(agent_summary(ix, a));
             let mates = ix.teammates(a);
-            s.insert(
-                "team_write_tools".into(),
-                json!(mates.iter().any(|m| ix.has_write_tools(m))),
-            );
+            s.insert("team_write_tools".into(), json!(ix.team_writes(&mates, false)));
             s.insert(
                 "team_autonomous_write_tools".into(),
-                json!(mates.iter().any(|m| ix.autonomous_write_tools(m))),
+                json!(ix.team_writes(&mates, true)),
             );
             Value::Object(s)
         })

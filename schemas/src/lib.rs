@@ -170,6 +170,10 @@ pub struct Tool {
     pub name: String,
     #[serde(default)]
     pub capabilities: Vec<Capability>,
+    /// Set when what the tool can do could not be read (then `capabilities` is not the whole
+    /// truth): why. Rules that depend on it are not assessed rather than passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities_unknown: Option<String>,
     /// Data store ids the tool reads or writes (`*` = any).
     #[serde(default)]
     pub targets: Vec<String>,

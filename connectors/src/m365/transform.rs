@@ -767,6 +767,7 @@ fn copilot_studio(parts: &Parts, users: &HashMap<&str, &Value>, sharing: &Option
                         kind: "connector_action".into(),
                         name,
                         capabilities,
+                        capabilities_unknown: None,
                         targets,
                         active: true,
                         attributes: attrs(json!({
@@ -1040,6 +1041,7 @@ fn plugin_tools(inv: &mut Inventory, pkg: &str, element: &str, manifest: &Value)
             },
             name: format!("{} ({runtime_type})", text(manifest, "name_for_human")),
             capabilities,
+            capabilities_unknown: None,
             targets: vec![],
             active: true,
             attributes: attrs(json!({
@@ -1082,6 +1084,7 @@ fn copilot_itself(parts: &Parts, seats: i64, inv: &mut Inventory) {
             kind: "response_rendering".into(),
             name: "Links and images rendered in Copilot answers".into(),
             capabilities: vec![Capability::SendExternal],
+            capabilities_unknown: None,
             targets: vec![],
             active: true,
             attributes: attrs(json!({"unmitigated_because": "no sensitivity label applies protection"})),

@@ -342,7 +342,7 @@ async fn a_scan_killed_half_way_resumes_on_the_next_start() {
         .await
         .unwrap();
     e.run(&["tenant", "add", "acme"]).await;
-    // Slow enough (4 requests/s, 28 resources) to be killed in the middle.
+    // Slow enough (4 requests/s, 33 resources) to be killed in the middle.
     assert!(connect(&e, &server.base_url, &["--max-rps", "4"])
         .await
         .status
@@ -364,7 +364,7 @@ async fn a_scan_killed_half_way_resumes_on_the_next_start() {
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     let before = sim_stats(&server.base_url).await.table_requests;
-    assert!(before < 28, "killed before the end: {before} requests");
+    assert!(before < 33, "killed before the end: {before} requests");
 
     // No snapshot yet, so no findings.
     let out = e.run(&["findings", "--tenant", "acme", "--format", "json"]).await;
@@ -376,7 +376,7 @@ async fn a_scan_killed_half_way_resumes_on_the_next_start() {
     assert!(err.contains("resuming unfinished scan"), "{err}");
     let total = sim_stats(&server.base_url).await.table_requests;
     // Resources read before the kill are not read again: at most the one in flight repeats.
-    let full_scan = 28 + 2; // one request per resource (28), two extra pages at most
+    let full_scan = 33 + 2; // one request per resource (33), two extra pages at most
     assert!(
         total <= full_scan + 1,
         "resumed, not restarted: {total} requests in all"

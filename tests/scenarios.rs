@@ -260,3 +260,33 @@ fn the_vendor_registry_describes_each_vendor_consistently() {
         .to_string()
         .contains("servicenow, m365"));
 }
+
+/// A CRUD binding whose `inputs` cannot be read is a tool of unknown capabilities: rules that
+/// depend on it are not assessed, with the reason, instead of passing as "no write tools".
+#[tokio::test]
+async fn an_unreadable_crud_binding_is_unknown_and_not_a_pass() {
+    let mut tables = scenarios::risky();
+    let partner = scenarios::sid("agent:partner");
+    let binding = scenarios::sid(&format!("bind:{partner}:{}", scenarios::sid("tool:create")));
+    tables.get_mut("sn_aia_agent_tool_m2m").set(&binding, "inputs", "");
+    let inv = inventory(tables).await;
+    let unknown = inv
+        .tools
+        .iter()
+        .find(|t| t.name.contains("binding unreadable"))
+        .unwrap();
+    assert!(unknown.capabilities.is_empty() && unknown.targets.is_empty());
+    assert!(unknown.capabilities_unknown.is_some(), "unknown, never 'no target'");
+    let rules = RuleSet::builtin().unwrap();
+    let eval = evaluate(&rules, std::slice::from_ref(&inv), chrono::Utc::now());
+    let external_writer = eval
+        .results
+        .iter()
+        .find(|r| r.rule_id == "SNOW-036" && r.resource_id == format!("servicenow:agent:{partner}"))
+        .unwrap();
+    assert_eq!(external_writer.outcome, Outcome::NotAssessed, "{external_writer:?}");
+    assert!(external_writer
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.contains("binding could not be read")));
+}

@@ -6,6 +6,11 @@ use schemas::*;
 use serde_json::json;
 
 const PLAN: &[&str] = &[
+    "sn_aia_trigger_agent_usecase_m2m",
+    "sn_nowassist_skill_config_status",
+    "sys_gen_ai_skill",
+    "sys_gen_ai_skill_applicability",
+    "sys_gen_ai_skill_config",
     "sys_store_app",
     "sys_properties",
     "sn_aia_property",
@@ -46,7 +51,8 @@ fn agent(
         "role_mask": ["itil"], "audience": ["servicenow:role:itil"], "audience_unknown": false,
         "channels": ["now_assist_panel"], "autonomy": "supervised", "tools": tools, "knowledge": [],
         "teams": teams, "active": true, "last_used": (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339(),
-        "attributes": {"public_flag": false, "has_own_acl": true, "role_mask_has_elevated": false, "reads_user_content": reads_user_content},
+        "attributes": {"public_flag": false, "has_own_acl": true, "role_mask_has_elevated": false, "reads_user_content": reads_user_content,
+                       "external": false, "audience_possibly_public": false, "panel_open_to_all": false},
     })
 }
 
@@ -129,6 +135,7 @@ fn hardened() -> Inventory {
             agent("agent:reader", "now_assist_agent", json!([binding("tool:read", 5)]), &["team:r"], true),
             fixed,
             agent("workflow:w", "now_assist_workflow", json!([]), &["team:r"], false),
+            agent("skill:s", "now_assist_skill", json!([]), &[], false),
         ],
         "tools": [
             tool("tool:write", "crud", &["write"], &["servicenow:table:incident"]),
@@ -144,7 +151,7 @@ fn hardened() -> Inventory {
         "untrusted_inputs": [
             {"id": "records:incident", "kind": "end_user_ticket_field", "name": "incident text", "reaches": ["agent:reader"], "unauthenticated": false, "attributes": {}},
             {"id": "trigger:p1", "kind": "record_trigger", "name": "P1", "reaches": ["workflow:w"], "unauthenticated": false,
-             "attributes": {"user_written_content": true, "target_table": "incident"}},
+             "attributes": {"user_written_content": true, "target_table": "incident", "runs_as_record_author": false}},
             {"id": "va:provider", "kind": "chat_channel", "name": "VA provider", "reaches": [], "unauthenticated": false,
              "attributes": {"auto_link_without_mfa": false, "shared_static_token": false, "token_readable": true, "applications": 1}},
         ],
@@ -307,6 +314,21 @@ fn cases() -> Vec<(&'static str, Break)> {
         ("SNOW-033", |i| set(i, "com.sn.generative.ai.log_prompt", json!("true"))),
         ("SNOW-034", |i| {
             set(i, "glide.voice.authenticate.mfa_mandatory", json!("false"))
+        }),
+        ("SNOW-035", |i| {
+            input_mut(i, "trigger:p1")
+                .attributes
+                .insert("runs_as_record_author".into(), json!(true));
+        }),
+        ("SNOW-036", |i| {
+            agent_mut(i, "agent:writer")
+                .attributes
+                .insert("external".into(), json!(true));
+        }),
+        ("SNOW-037", |i| {
+            let s = agent_mut(i, "skill:s");
+            s.attributes.insert("role_mask_has_elevated".into(), json!(true));
+            s.attributes.insert("panel_open_to_all".into(), json!(true));
         }),
         ("SNOW-PATH-001", |i| {
             let p = input_mut(i, "va:provider");
@@ -667,6 +689,7 @@ fn m365_cases() -> Vec<(&'static str, Break)> {
                 kind: "response_rendering".into(),
                 name: "Rendered links".into(),
                 capabilities: vec![Capability::SendExternal],
+                capabilities_unknown: None,
                 targets: vec![],
                 active: true,
                 attributes: Default::default(),

@@ -81,6 +81,9 @@ pub fn plan() -> Vec<TableSpec> {
                 "record_type",
                 "internal_name",
                 "external_agent_configuration",
+                "active",
+                "external",
+                "acl",
                 "sys_created_on",
             ],
             query: Fixed(""),
@@ -96,6 +99,7 @@ pub fn plan() -> Vec<TableSpec> {
                 "public",
                 "agent_descriptor",
                 "sys_domain",
+                "sys_overrides",
             ],
             query: Fixed(""),
         },
@@ -107,9 +111,10 @@ pub fn plan() -> Vec<TableSpec> {
                 "name",
                 "type",
                 "script",
-                "input_schema",
+                "target_document",
                 "target_document_table",
                 "active",
+                "sys_overrides",
             ],
             query: Fixed(""),
         },
@@ -120,16 +125,28 @@ pub fn plan() -> Vec<TableSpec> {
                 "sys_id",
                 "agent",
                 "tool",
+                "name",
                 "active",
                 "execution_mode",
                 "max_auto_executions",
+                // Where a CRUD tool's operation and table, and a search tool's sources, live (§9.1).
+                "inputs",
+                "sys_overrides",
             ],
             query: Fixed(""),
         },
         TableSpec {
             alias: "",
             table: "sn_aia_usecase",
-            fields: &["sys_id", "name", "execution_mode", "team", "internal_name", "active"],
+            fields: &[
+                "sys_id",
+                "name",
+                "execution_mode",
+                "team",
+                "internal_name",
+                "active",
+                "acl",
+            ],
             query: Fixed(""),
         },
         TableSpec {
@@ -141,7 +158,7 @@ pub fn plan() -> Vec<TableSpec> {
         TableSpec {
             alias: "",
             table: "sn_aia_team",
-            fields: &["sys_id", "name"],
+            fields: &["sys_id", "name", "active"],
             query: Fixed(""),
         },
         TableSpec {
@@ -163,6 +180,21 @@ pub fn plan() -> Vec<TableSpec> {
                 "run_as_user",
                 "run_as_script",
                 "usecase",
+                "trigger_strategy",
+                "sys_overrides",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            alias: "",
+            table: "sn_aia_trigger_agent_usecase_m2m",
+            fields: &[
+                "sys_id",
+                "trigger_configuration",
+                "related_resource_table",
+                "related_resource_record",
+                "active",
+                "sys_overrides",
             ],
             query: Fixed(""),
         },
@@ -190,16 +222,19 @@ pub fn plan() -> Vec<TableSpec> {
             fields: &[
                 "sys_id",
                 "name",
+                // Raw sys_ids beside the dot-walked names: a refused dot-walk leaves the ids (§9.2).
+                "type",
                 "type.name",
                 "operation.name",
                 "active",
                 "decision_type",
+                "security_attribute",
                 "security_attribute.name",
                 "condition",
                 "script",
                 "advanced",
             ],
-            query: Fixed("type.nameINgen_ai_agent,gen_ai_workflow,gen_ai_agentic_usecase,gen_ai_skill"),
+            query: Fixed(transform::access::ACL_QUERY),
         },
         TableSpec {
             alias: "",
@@ -262,7 +297,16 @@ pub fn plan() -> Vec<TableSpec> {
         TableSpec {
             alias: "",
             table: "sys_generative_ai_provider_mapping",
-            fields: &["sys_id", "provider", "provider_implementation", "external", "active"],
+            fields: &[
+                "sys_id",
+                "provider",
+                "provider_implementation",
+                "external",
+                "active",
+                "gen_ai_provider",
+                "gen_ai_provider.gen_ai_provider",
+                "gen_ai_provider.integration_type",
+            ],
             query: Fixed(""),
         },
         TableSpec {
@@ -274,7 +318,40 @@ pub fn plan() -> Vec<TableSpec> {
         TableSpec {
             alias: "",
             table: "sn_nowassist_skill_config",
-            fields: &["sys_id", "skill_id", "active"],
+            // No `active` here: ServiceNow activates a skill in its status row (§9.1).
+            fields: &[
+                "sys_id",
+                "name",
+                "skill_id",
+                "state",
+                "internal_name",
+                "nap_skill_applicability",
+                "sys_overrides",
+            ],
+            query: Fixed(""),
+        },
+        TableSpec {
+            alias: "",
+            table: "sn_nowassist_skill_config_status",
+            fields: &["sys_id", "skill_config", "active", "status", "state"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            alias: "",
+            table: "sys_gen_ai_skill",
+            fields: &["sys_id", "skill_name", "skill_document", "sys_overrides"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            alias: "",
+            table: "sys_gen_ai_skill_applicability",
+            fields: &["sys_id", "skill_id", "roles", "condition_mode", "sys_overrides"],
+            query: Fixed(""),
+        },
+        TableSpec {
+            alias: "",
+            table: "sys_gen_ai_skill_config",
+            fields: &["sys_id", "skill_id", "discoverable", "visible", "sys_overrides"],
             query: Fixed(""),
         },
         TableSpec {
@@ -534,6 +611,20 @@ impl ServiceNow {
                     // Credentials refused or throttled past patience: the scan cannot go on now.
                     if failure.error.stops_scan() {
                         return Err(failure.error);
+                    }
+                    // The mapping table arrived with a later release (§9.4): its absence means
+                    // masks live in `role_list` alone, not that masks are unknown.
+                    if spec.table == "sys_agent_access_role_mapping"
+                        && matches!(
+                            failure.error,
+                            ApiError::NotFound(_) | ApiError::Status { status: 400, .. }
+                        )
+                    {
+                        let mut part = ResourcePart::collected(&resource, Vec::new(), requests);
+                        part.coverage.error = Some(
+                            "the table does not exist on this release (it arrived with Zurich Patch 10 / AP3); role masks are read from role_list".into(),
+                        );
+                        return Ok(part);
                     }
                     let mut part = ResourcePart::failed(&resource, &failure.error, requests);
                     if matches!(failure.error, ApiError::Forbidden(_)) && !query.is_empty() {

@@ -8,6 +8,12 @@ use chrono::{Duration, Utc};
 pub const ROLE_ADMIN: &str = "2831a114c611228501d4ea6c309d626d";
 pub const ROLE_ITIL: &str = "282bf1fac6112285017366cb5f867469";
 pub const ROLE_USER: &str = "b05926fa0a0a0aa7000130023e0bde98";
+/// Out-of-box sys_ids as ServiceNow's SDK writes them (reference §9.2).
+pub const ROLE_PUBLIC: &str = "b0593b350a0a0aa7001d689e4542dc28";
+pub const ACL_TYPE_AGENT: &str = "fc55e9f79f8222109570e67e8a0a1c34";
+pub const ACL_TYPE_WORKFLOW: &str = "d9eb25b39fc222109570e67e8a0a1c6a";
+pub const ACL_TYPE_SKILL: &str = "0d986410ffdd2210c0e9ffffffffffc9";
+pub const ATTRIBUTE_AUTHENTICATED: &str = "239bdf0c47d23110ba46ff58936d4330";
 
 /// A deterministic 32-hex sys_id from a readable label.
 pub fn sid(label: &str) -> String {
@@ -47,11 +53,16 @@ pub fn empty_instance() -> Tables {
                 "channel",
                 "record_type",
                 "internal_name",
+                "active",
+                "external",
+                "instructions",
+                "strategy",
                 "sys_created_on",
                 "sys_updated_on",
             ],
         )
         .refs(&[
+            ("acl", "sys_security_acl"),
             ("external_agent_configuration", "sn_aia_external_agent_configuration"),
             ("parent", "sn_aia_agent"),
             ("sys_scope", "sys_scope"),
@@ -80,6 +91,7 @@ pub fn empty_instance() -> Tables {
             "target_document_table",
             "record_type",
             "active",
+            "sys_overrides",
         ],
     ));
     t.insert(
@@ -92,11 +104,16 @@ pub fn empty_instance() -> Tables {
                 "execution_mode",
                 "max_auto_executions",
                 "inputs",
+                "transformation_instructions",
             ],
         )
-        .refs(&[("agent", "sn_aia_agent"), ("tool", "sn_aia_tool")]),
+        .refs(&[
+            ("agent", "sn_aia_agent"),
+            ("tool", "sn_aia_tool"),
+            ("sys_overrides", "sn_aia_agent_tool_m2m"),
+        ]),
     );
-    t.insert(Table::new("sn_aia_team", &["name", "description"]));
+    t.insert(Table::new("sn_aia_team", &["name", "description", "active"]));
     t.insert(
         Table::new("sn_aia_team_member", &["memory_scope"]).refs(&[("team", "sn_aia_team"), ("agent", "sn_aia_agent")]),
     );
@@ -112,7 +129,7 @@ pub fn empty_instance() -> Tables {
                 "active",
             ],
         )
-        .refs(&[("team", "sn_aia_team")]),
+        .refs(&[("team", "sn_aia_team"), ("acl", "sys_security_acl")]),
     );
     t.insert(
         Table::new("sn_aia_usecase_config_override", &["active"])
@@ -132,9 +149,31 @@ pub fn empty_instance() -> Tables {
                 "enable_discovery",
                 "usecase_discovery",
                 "objective_template",
+                "trigger_strategy",
+                "channel",
             ],
         )
-        .refs(&[("run_as_user", "sys_user"), ("usecase", "sn_aia_usecase")]),
+        .refs(&[
+            ("run_as_user", "sys_user"),
+            ("usecase", "sn_aia_usecase"),
+            ("sys_overrides", "sn_aia_trigger_configuration"),
+        ]),
+    );
+    // How a trigger reaches agents (reference §9.4); `related_resource_record` is a document id.
+    t.insert(
+        Table::new(
+            "sn_aia_trigger_agent_usecase_m2m",
+            &[
+                "related_resource_table",
+                "related_resource_record",
+                "active",
+                "objective_template",
+            ],
+        )
+        .refs(&[
+            ("trigger_configuration", "sn_aia_trigger_configuration"),
+            ("sys_overrides", "sn_aia_trigger_agent_usecase_m2m"),
+        ]),
     );
     t.insert(Table::new(
         "sys_agent_access_role_configuration",
@@ -202,14 +241,69 @@ pub fn empty_instance() -> Tables {
             .refs(&[("user", "sys_user"), ("role", "sys_user_role")]),
     );
     t.insert(Table::new(
-        "sys_generative_ai_provider_mapping",
-        &["provider", "provider_implementation", "external", "active"],
+        "sys_gen_ai_provider",
+        &["gen_ai_provider", "integration_type"],
     ));
+    t.insert(
+        Table::new(
+            "sys_generative_ai_provider_mapping",
+            &[
+                "provider",
+                "provider_api",
+                "provider_implementation",
+                "external",
+                "active",
+            ],
+        )
+        .refs(&[("gen_ai_provider", "sys_gen_ai_provider")]),
+    );
     t.insert(
         Table::new("sys_generative_ai_model_config", &["model", "active"])
             .refs(&[("provider", "sys_generative_ai_provider_mapping")]),
     );
-    t.insert(Table::new("sn_nowassist_skill_config", &["skill_id", "name", "active"]));
+    // Skills as the SDK's skill plug-in writes them (§9.1): no `active`; `state` 0 draft, 1
+    // published; activation in a status row. The status row's activation column is not in the
+    // SDK: `active` here is this simulator's guess, and the connector reads it as unknown if absent.
+    t.insert(
+        Table::new(
+            "sn_nowassist_skill_config",
+            &[
+                "name",
+                "description",
+                "skill_table",
+                "skill_id",
+                "state",
+                "skill_family",
+                "internal_name",
+            ],
+        )
+        .refs(&[
+            ("nap_skill_applicability", "sys_gen_ai_skill_applicability"),
+            ("sys_overrides", "sn_nowassist_skill_config"),
+        ]),
+    );
+    t.insert(
+        Table::new("sn_nowassist_skill_config_status", &["active"])
+            .refs(&[("skill_config", "sn_nowassist_skill_config")]),
+    );
+    t.insert(Table::new(
+        "sys_gen_ai_skill",
+        &["skill_name", "skill_document", "skill_table", "sys_overrides"],
+    ));
+    t.insert(
+        Table::new(
+            "sys_gen_ai_skill_applicability",
+            &["roles", "condition_mode", "condition_script", "sys_overrides"],
+        )
+        .refs(&[("skill_id", "sys_gen_ai_skill")]),
+    );
+    t.insert(
+        Table::new(
+            "sys_gen_ai_skill_config",
+            &["hint", "discoverable", "visible", "sys_overrides"],
+        )
+        .refs(&[("skill_id", "sys_gen_ai_skill")]),
+    );
     t.insert(Table::new(
         "sys_cs_provider",
         &[
@@ -248,24 +342,40 @@ fn seed_platform(t: &mut Tables) {
         ("name", "security_admin"),
         ("elevated_privilege", "true"),
     ]);
-    let public = sid("role:public");
-    roles.row(&[("sys_id", &public), ("name", "public"), ("elevated_privilege", "false")]);
+    roles.row(&[
+        ("sys_id", ROLE_PUBLIC),
+        ("name", "public"),
+        ("elevated_privilege", "false"),
+    ]);
+    roles.row(&[
+        ("sys_id", &sid("role:now_assist_panel_user")),
+        ("name", "now_assist_panel_user"),
+        ("elevated_privilege", "false"),
+    ]);
     let snc = sid("role:snc_internal");
     roles.row(&[
         ("sys_id", &snc),
         ("name", "snc_internal"),
         ("elevated_privilege", "false"),
     ]);
-    for name in ["gen_ai_agent", "gen_ai_agentic_usecase", "gen_ai_skill", "flow_action"] {
-        t.get_mut("sys_security_type")
-            .row(&[("sys_id", &sid(&format!("type:{name}"))), ("name", name)]);
+    for (id, name) in [
+        (ACL_TYPE_AGENT.to_string(), "gen_ai_agent"),
+        (ACL_TYPE_WORKFLOW.to_string(), "gen_ai_agentic_usecase"),
+        (ACL_TYPE_SKILL.to_string(), "gen_ai_skill"),
+        (sid("type:flow_action"), "flow_action"),
+    ] {
+        t.get_mut("sys_security_type").row(&[("sys_id", &id), ("name", name)]);
     }
-    // Agent ACL operations: stored as a reference (reference §8.2); the value is unconfirmed.
+    // The SDK writes `operation` = execute (§9.2).
     t.get_mut("sys_security_operation")
         .row(&[("sys_id", &sid("op:execute")), ("name", "execute")]);
-    for name in ["LoggedIn", "Never"] {
+    for (id, name) in [
+        (ATTRIBUTE_AUTHENTICATED.to_string(), "user_is_authenticated"),
+        ("8637f144b732111074f706dd1e11a981".to_string(), "has_admin_role"),
+        (sid("attr:Never"), "Never"),
+    ] {
         t.get_mut("sys_security_attribute")
-            .row(&[("sys_id", &sid(&format!("attr:{name}"))), ("name", name)]);
+            .row(&[("sys_id", &id), ("name", name)]);
     }
     t.get_mut("sys_scope").row(&[
         ("sys_id", &sid("scope:global")),
@@ -284,7 +394,7 @@ fn property(t: &mut Tables, name: &str, value: &str) {
         (
             "type",
             if value == "true" || value == "false" {
-                "true_false"
+                "boolean"
             } else {
                 "string"
             },
@@ -344,6 +454,9 @@ fn agent(t: &mut Tables, spec: AgentSpec) -> String {
         ("channel", spec.channel),
         ("record_type", "custom"),
         ("internal_name", &internal),
+        ("active", "true"),
+        ("external", "false"),
+        ("strategy", "f0bff21f9f13c6108f431597d90a1c74"),
         ("sys_created_on", &when(200)),
     ]);
     t.get_mut("sn_aia_agent_config").row(&[
@@ -371,25 +484,68 @@ fn tool(t: &mut Tables, label: &str, name: &str, kind: &str, input_schema: &str,
     id
 }
 
-fn bind(t: &mut Tables, agent: &str, tool: &str, mode: &str, max: &str) {
+fn bind(t: &mut Tables, agent: &str, tool: &str, mode: &str, max: &str, inputs: &str) -> String {
+    let id = sid(&format!("bind:{agent}:{tool}"));
     t.get_mut("sn_aia_agent_tool_m2m").row(&[
-        ("sys_id", &sid(&format!("bind:{agent}:{tool}"))),
+        ("sys_id", &id),
         ("agent", agent),
         ("tool", tool),
         ("active", "true"),
         ("execution_mode", mode),
         ("max_auto_executions", max),
+        ("inputs", inputs),
     ]);
+    id
 }
 
-/// An ACL on an agent or workflow: `roles` required, or a security attribute.
-fn acl(t: &mut Tables, label: &str, name: &str, kind: &str, attribute: Option<&str>, roles: &[&str]) {
+/// A CRUD binding's `inputs` as the SDK stores them (§9.1): a string holding a JSON array of
+/// the tool's inputs followed by the `crudInputs` entry.
+pub fn crud_inputs(operation: &str, table: &str, fields: &[&str]) -> String {
+    let field_values: Vec<serde_json::Value> = fields
+        .iter()
+        .map(|f| serde_json::json!({"field": {"id": f, "name": f, "type": "string"}, "value": {"fieldValue": format!("{{{{{f}}}}}")}}))
+        .collect();
+    let mut crud = serde_json::json!({
+        "operation": operation,
+        "table": {"value": table, "displayValue": table},
+        "returnFields": [{"name": "sys_id", "label": "sys_id", "type": "string", "id": "sys_id"}],
+    });
+    if operation == "lookup" {
+        crud["query"] = serde_json::json!("number={{number}}");
+        crud["limit"] = serde_json::json!("5");
+    } else {
+        crud["fieldValues"] = serde_json::Value::Array(field_values);
+    }
+    serde_json::json!([
+        {"name": "number", "value": "", "description": "Record number", "mandatory": true, "invalidMessage": null},
+        {"name": "crudInputs", "value": crud, "description": format!("{operation} operation configuration"), "mandatory": true, "invalidMessage": null}
+    ])
+    .to_string()
+}
+
+/// A search binding's `inputs` in the platform's array form (§9.1).
+pub fn rag_inputs(sources: &[&str]) -> String {
+    serde_json::json!([
+        {"name": "search_type", "description": "Search type", "value": "hybrid"},
+        {"name": "search_profile", "value": "quick_action_kb_search_profile", "label": "Quick Action - KB Search Profile"},
+        {"name": "sources", "value": sources, "label": sources},
+        {"name": "search_results_limit", "value": "5"}
+    ])
+    .to_string()
+}
+
+/// `sn_aia_tool.input_schema`: the list of input names (§9.1), never the operation.
+const CRUD_INPUT_SCHEMA: &str = r#"[{"name":"number","description":"Record number","mandatory":true},{"name":"crudInputs","description":"CRUD Input Variables, the values are pre-defined","mandatory":true}]"#;
+
+/// An ACL on an agent, workflow or skill as the SDK writes it (§9.2): `type` and the security
+/// attribute are sys_ids; `roles` required, or the attribute alone.
+fn acl(t: &mut Tables, label: &str, name: &str, kind: &str, attribute: Option<&str>, roles: &[&str]) -> String {
     let id = sid(label);
-    let attr = attribute.map(|a| sid(&format!("attr:{a}"))).unwrap_or_default();
+    let attr = attribute.unwrap_or_default().to_string();
     t.get_mut("sys_security_acl").row(&[
         ("sys_id", &id),
         ("name", name),
-        ("type", &sid(&format!("type:{kind}"))),
+        ("type", kind),
         ("operation", &sid("op:execute")),
         ("active", "true"),
         ("admin_overrides", "true"),
@@ -404,6 +560,53 @@ fn acl(t: &mut Tables, label: &str, name: &str, kind: &str, attribute: Option<&s
             ("sys_user_role", role),
         ]);
     }
+    id
+}
+
+/// A Now Assist skill as the skill plug-in writes it (§9.1, §9.4): config, status row, the
+/// panel's skill record, its applicability (role names) and an ACL of type skill.
+fn skill(t: &mut Tables, label: &str, name: &str, published: bool, active: bool, panel_roles: &str) -> String {
+    let id = sid(label);
+    let capability = sid(&format!("{label}:capability"));
+    let applicability = sid(&format!("{label}:applicability"));
+    let panel_skill = sid(&format!("{label}:gen_ai_skill"));
+    let internal = format!("{}.{id}", name.to_lowercase().replace(' ', "_"));
+    t.get_mut("sys_gen_ai_skill").row(&[
+        ("sys_id", &panel_skill),
+        ("skill_name", name),
+        ("skill_document", &capability),
+        ("skill_table", "sys_one_extend_capability"),
+    ]);
+    t.get_mut("sys_gen_ai_skill_applicability").row(&[
+        ("sys_id", &applicability),
+        ("skill_id", &panel_skill),
+        ("roles", panel_roles),
+        ("condition_mode", "simple"),
+    ]);
+    t.get_mut("sn_nowassist_skill_config").row(&[
+        ("sys_id", &id),
+        ("name", name),
+        ("skill_table", "sys_one_extend_capability"),
+        ("skill_id", &capability),
+        ("state", if published { "1" } else { "0" }),
+        ("skill_family", "a5efaf1c93764210aa5730f16489186d"),
+        ("internal_name", &internal),
+        ("nap_skill_applicability", &applicability),
+    ]);
+    t.get_mut("sn_nowassist_skill_config_status").row(&[
+        ("sys_id", &sid(&format!("{label}:status"))),
+        ("skill_config", &id),
+        ("active", if active { "true" } else { "false" }),
+    ]);
+    acl(
+        t,
+        &format!("{label}:acl"),
+        &internal,
+        ACL_TYPE_SKILL,
+        None,
+        &[ROLE_ITIL],
+    );
+    id
 }
 
 fn role_mask(t: &mut Tables, agent: &str, table: &str, roles: &[&str], allow_all: bool) {
@@ -438,15 +641,10 @@ fn app(t: &mut Tables, scope: &str, name: &str, version: &str) {
     ]);
 }
 
-const CREATE_ANY: &str = r#"{"operationName":"create","table":"*"}"#;
-const CREATE_INCIDENT: &str = r#"{"operationName":"create","table":"incident"}"#;
-const LOOKUP_INCIDENT: &str = r#"{"operationName":"lookup","table":"incident"}"#;
-
 /// An instance where every built-in ServiceNow rule fires at least once.
 pub fn risky() -> Tables {
     let mut t = empty_instance();
     let security_admin = sid("role:security_admin");
-    let public = sid("role:public");
     app(&mut t, "sn_aia", "Now Assist AI Agents", "5.1.10");
     app(&mut t, "sn_va_as_service", "Virtual Agent API", "4.0.2");
     for (name, value) in [
@@ -496,17 +694,27 @@ pub fn risky() -> Tables {
     );
     let _admin = user(&mut t, "user:jane.admin", "jane.admin", true, "human", &[ROLE_ADMIN]);
 
-    // The BodySnatcher agent: fixed admin identity, autonomous "create any record" tool.
+    // The BodySnatcher agent: fixed admin identity, autonomous "create any record" tool. The
+    // identity is set by an override of the base config (§9.1 `sys_overrides`).
     let ops = agent(
         &mut t,
         AgentSpec {
             label: "agent:ops",
             name: "Record Operations Agent",
             channel: "nap_and_va",
-            run_as: &ai_user,
+            run_as: "",
             public: false,
         },
     );
+    t.get_mut("sn_aia_agent_config").row(&[
+        ("sys_id", &sid("agent:ops:config:override")),
+        ("agent", &ops),
+        ("active", "true"),
+        ("run_as_user", &ai_user),
+        ("public", "false"),
+        ("sys_domain", "global"),
+        ("sys_overrides", &sid("agent:ops:config")),
+    ]);
     // A reader agent that anyone, even guests, can talk to; it reads user-written tickets.
     let triage = agent(
         &mut t,
@@ -533,10 +741,22 @@ pub fn risky() -> Tables {
     t.get_mut("sn_aia_agent")
         .hidden_row(&[("sys_id", &sid("agent:hidden")), ("name", "HR Case Agent")]);
 
-    let create = tool(&mut t, "tool:create", "Create the record", "crud", CREATE_ANY, "");
+    let create = tool(
+        &mut t,
+        "tool:create",
+        "Create the record",
+        "crud",
+        CRUD_INPUT_SCHEMA,
+        "",
+    );
     let email = tool(&mut t, "tool:email", "Send notification email", "action", "", "");
-    let lookup = tool(&mut t, "tool:lookup", "Look up incident", "crud", LOOKUP_INCIDENT, "");
-    let search = tool(&mut t, "tool:search", "Search knowledge", "rag", "", "");
+    let lookup = tool(&mut t, "tool:lookup", "Look up incident", "crud", CRUD_INPUT_SCHEMA, "");
+    let search = tool(&mut t, "tool:search", "Search knowledge", "search_retrieval", "", "");
+    // A subflow behind a tool: its own ACL and run-as are not read (a named coverage gap).
+    let subflow = tool(&mut t, "tool:subflow", "Reassign to on-call", "subflow", "", "");
+    t.get_mut("sn_aia_tool")
+        .set(&subflow, "target_document", &sid("flow:reassign"))
+        .set(&subflow, "target_document_table", "sys_hub_flow");
     let script = tool(
         &mut t,
         "tool:script",
@@ -545,12 +765,29 @@ pub fn risky() -> Tables {
         "",
         "var gr = new GlideRecord('incident'); gr.addQuery('active', true); gr.setWorkflow(false); gr.query();",
     );
-    bind(&mut t, &ops, &create, "autopilot", "10");
-    bind(&mut t, &ops, &email, "autopilot", "3");
-    bind(&mut t, &triage, &lookup, "copilot", "5");
-    bind(&mut t, &triage, &email, "copilot", "3");
-    bind(&mut t, &helper, &search, "copilot", "5");
-    bind(&mut t, &helper, &script, "copilot", "2");
+    // The table is filled in at run time: any table (the BodySnatcher "create any record").
+    bind(
+        &mut t,
+        &ops,
+        &create,
+        "autopilot",
+        "10",
+        &crud_inputs("create", "{{table_name}}", &["short_description"]),
+    );
+    bind(&mut t, &ops, &email, "autopilot", "3", "[]");
+    bind(&mut t, &ops, &subflow, "copilot", "3", "[]");
+    // The reader: its lookup on incident lives only in the binding's crudInputs (§9.1).
+    bind(
+        &mut t,
+        &triage,
+        &lookup,
+        "copilot",
+        "5",
+        &crud_inputs("lookup", "incident", &[]),
+    );
+    bind(&mut t, &triage, &email, "copilot", "3", "[]");
+    bind(&mut t, &helper, &search, "copilot", "5", &rag_inputs(&["kb_knowledge"]));
+    bind(&mut t, &helper, &script, "copilot", "2", "[]");
 
     let team = sid("team:default");
     t.get_mut("sn_aia_team")
@@ -573,6 +810,43 @@ pub fn risky() -> Tables {
         ("record_type", "custom"),
         ("active", "true"),
     ]);
+    // Agents reached by record triggers link through the trigger m2m (§9.4); this one runs as
+    // the incident's caller, a column the ticket's author fills in.
+    t.get_mut("sn_aia_trigger_configuration").row(&[
+        ("sys_id", &sid("trigger:triage")),
+        ("name", "Triage new incidents"),
+        ("active", "true"),
+        ("target_table", "incident"),
+        ("condition", "active=true"),
+        ("trigger_flow_definition_type", "record_create"),
+        ("trigger_strategy", "every"),
+        ("run_as", "caller_id"),
+        ("objective_template", "Triage ${number}"),
+    ]);
+    t.get_mut("sn_aia_trigger_agent_usecase_m2m").row(&[
+        ("sys_id", &sid("trigger:triage:m2m")),
+        ("trigger_configuration", &sid("trigger:triage")),
+        ("related_resource_table", "sn_aia_agent"),
+        ("related_resource_record", &triage),
+        ("active", "true"),
+    ]);
+    // A schedule, not a record trigger (§9.3).
+    t.get_mut("sn_aia_trigger_configuration").row(&[
+        ("sys_id", &sid("trigger:nightly")),
+        ("name", "Nightly stale-ticket sweep"),
+        ("active", "true"),
+        ("target_table", "incident"),
+        ("trigger_flow_definition_type", "daily"),
+        ("trigger_strategy", "every"),
+        ("run_as_user", &ai_user),
+    ]);
+    t.get_mut("sn_aia_trigger_agent_usecase_m2m").row(&[
+        ("sys_id", &sid("trigger:nightly:m2m")),
+        ("trigger_configuration", &sid("trigger:nightly")),
+        ("related_resource_table", "sn_aia_agent"),
+        ("related_resource_record", &ops),
+        ("active", "true"),
+    ]);
     t.get_mut("sn_aia_usecase_config_override").row(&[
         ("sys_id", &sid("override:incident")),
         ("usecase_configuration", &workflow),
@@ -593,32 +867,103 @@ pub fn risky() -> Tables {
     role_mask(&mut t, &helper, "sn_aia_agent", &[ROLE_ITIL, ROLE_ADMIN], false);
     role_mask(&mut t, &triage, "sn_aia_agent", &[], true);
 
+    // "Any authenticated user": the attribute, no roles (§9.2).
     acl(
         &mut t,
         "acl:ops",
         "global.global.record_operations_agent",
-        "gen_ai_agent",
-        Some("LoggedIn"),
+        ACL_TYPE_AGENT,
+        Some(ATTRIBUTE_AUTHENTICATED),
         &[],
     );
+    // Public: one role row with the public role.
     acl(
         &mut t,
         "acl:triage",
         "global.global.ticket_triage_agent",
-        "gen_ai_agent",
+        ACL_TYPE_AGENT,
         None,
-        &[&public],
+        &[ROLE_PUBLIC],
     );
-    acl(
+    let wf_acl = acl(
         &mut t,
         "acl:wf",
-        "global.global.incident_resolution",
-        "gen_ai_agentic_usecase",
+        "Incident resolution access",
+        ACL_TYPE_WORKFLOW,
         None,
         &[ROLE_ITIL],
     );
+    // The workflow names its ACL in its own `acl` column (§9.2).
+    t.get_mut("sn_aia_usecase").set(&workflow, "acl", &wf_acl);
     // A permissive wildcard: not yet reset to deny-by-default.
-    acl(&mut t, "acl:wildcard", "*", "gen_ai_agent", None, &[]);
+    acl(&mut t, "acl:wildcard", "*", ACL_TYPE_AGENT, None, &[]);
+
+    // Retired: the agent record is off although its config is on; it must count as inactive.
+    let retired = agent(
+        &mut t,
+        AgentSpec {
+            label: "agent:retired",
+            name: "Retired Bulk Updater",
+            channel: "nap",
+            run_as: &ai_user,
+            public: true,
+        },
+    );
+    t.get_mut("sn_aia_agent").set(&retired, "active", "false");
+    bind(
+        &mut t,
+        &retired,
+        &create,
+        "autopilot",
+        "50",
+        &crud_inputs("update", "sys_user", &["active"]),
+    );
+    acl(
+        &mut t,
+        "acl:retired",
+        "global.global.retired_bulk_updater",
+        ACL_TYPE_AGENT,
+        None,
+        &[ROLE_PUBLIC],
+    );
+
+    // An external (A2A) agent that can write records, reachable by every signed-in user
+    // through an ACL whose name differs from the agent's and is named by its `acl` column.
+    let partner = agent(
+        &mut t,
+        AgentSpec {
+            label: "agent:partner",
+            name: "Partner Escalation Agent",
+            channel: "nap",
+            run_as: "",
+            public: false,
+        },
+    );
+    t.get_mut("sn_aia_agent")
+        .set(&partner, "external", "true")
+        .set(&partner, "agent_type", "external")
+        .set(&partner, "external_agent_configuration", &sid("ext:1"));
+    bind(
+        &mut t,
+        &partner,
+        &create,
+        "copilot",
+        "3",
+        &crud_inputs("update", "incident", &["state", "work_notes"]),
+    );
+    role_mask(&mut t, &partner, "sn_aia_agent", &[ROLE_ITIL], false);
+    let partner_acl = acl(
+        &mut t,
+        "acl:partner",
+        "Partner escalation access",
+        ACL_TYPE_AGENT,
+        None,
+        &[],
+    );
+    t.get_mut("sys_security_acl")
+        .set(&partner_acl, "condition", "active=true");
+    t.get_mut("sn_aia_agent").set(&partner, "acl", &partner_acl);
+    ran(&mut t, &partner, 4);
 
     t.get_mut("sn_aia_external_agent_configuration").row(&[
         ("sys_id", &sid("ext:1")),
@@ -636,22 +981,41 @@ pub fn risky() -> Tables {
         .row(&[
             ("sys_id", &sid("prov:openai")),
             ("provider", "OpenAI"),
-            ("provider_implementation", "OpenAI Chat Completion"),
+            ("provider_implementation", &sid("flow:openai")),
             ("external", "true"),
             ("active", "true"),
+            ("gen_ai_provider", &sid("genai:byok-openai")),
         ]);
+    t.get_mut("sys_gen_ai_provider").row(&[
+        ("sys_id", &sid("genai:byok-openai")),
+        ("gen_ai_provider", "Acme OpenAI (own key)"),
+        ("integration_type", "BYOK"),
+    ]);
     t.get_mut("sys_generative_ai_model_config").row(&[
         ("sys_id", &sid("model:gpt")),
         ("model", "gpt_large"),
         ("provider", &sid("prov:openai")),
         ("active", "true"),
     ]);
-    t.get_mut("sn_nowassist_skill_config").row(&[
-        ("sys_id", &sid("skill:summarize")),
-        ("skill_id", "incident_summarization"),
-        ("name", "Incident summarization"),
-        ("active", "true"),
-    ]);
+    // A published, activated skill in everyone's Now Assist panel, masked to admin.
+    let summarize = skill(
+        &mut t,
+        "skill:summarize",
+        "Incident summarization",
+        true,
+        true,
+        "now_assist_panel_user",
+    );
+    role_mask(&mut t, &summarize, "sn_nowassist_skill_config", &[ROLE_ADMIN], false);
+    // A draft: not active, whatever its status row says.
+    skill(
+        &mut t,
+        "skill:draft",
+        "Draft resolution notes",
+        false,
+        true,
+        "now_assist_panel_user",
+    );
 
     let provider = sid("csprov:external-agent");
     t.get_mut("sys_cs_provider").row(&[
@@ -761,8 +1125,8 @@ pub fn clean() -> Tables {
     );
     t.get_mut("sn_aia_agent")
         .hidden_row(&[("sys_id", &sid("agent:hidden")), ("name", "HR Case Agent")]);
-    let create = tool(&mut t, "tool:create", "Create incident", "crud", CREATE_INCIDENT, "");
-    let lookup = tool(&mut t, "tool:lookup", "Look up incident", "crud", LOOKUP_INCIDENT, "");
+    let create = tool(&mut t, "tool:create", "Create incident", "crud", CRUD_INPUT_SCHEMA, "");
+    let lookup = tool(&mut t, "tool:lookup", "Look up incident", "crud", CRUD_INPUT_SCHEMA, "");
     let script = tool(
         &mut t,
         "tool:script",
@@ -771,9 +1135,23 @@ pub fn clean() -> Tables {
         "",
         "var gr = new GlideRecordSecure('incident'); gr.addActiveQuery(); gr.query();",
     );
-    bind(&mut t, &ops, &create, "copilot", "3");
-    bind(&mut t, &ops, &script, "copilot", "2");
-    bind(&mut t, &triage, &lookup, "copilot", "5");
+    bind(
+        &mut t,
+        &ops,
+        &create,
+        "copilot",
+        "3",
+        &crud_inputs("create", "incident", &["short_description"]),
+    );
+    bind(&mut t, &ops, &script, "copilot", "2", "[]");
+    bind(
+        &mut t,
+        &triage,
+        &lookup,
+        "copilot",
+        "5",
+        &crud_inputs("lookup", "incident", &[]),
+    );
     // Separate teams: the reader cannot recruit the writer.
     for (label, member) in [("team:ops", &ops), ("team:triage", &triage)] {
         let team = sid(label);
@@ -810,7 +1188,7 @@ pub fn clean() -> Tables {
         &mut t,
         "acl:ops",
         "global.global.record_operations_agent",
-        "gen_ai_agent",
+        ACL_TYPE_AGENT,
         None,
         &[ROLE_ITIL],
     );
@@ -818,7 +1196,7 @@ pub fn clean() -> Tables {
         &mut t,
         "acl:triage",
         "global.global.ticket_triage_agent",
-        "gen_ai_agent",
+        ACL_TYPE_AGENT,
         None,
         &[ROLE_ITIL],
     );
@@ -826,11 +1204,21 @@ pub fn clean() -> Tables {
         &mut t,
         "acl:wf",
         "global.global.incident_resolution",
-        "gen_ai_agentic_usecase",
+        ACL_TYPE_WORKFLOW,
         None,
         &[ROLE_ITIL],
     );
-    acl(&mut t, "acl:wildcard", "*", "gen_ai_agent", Some("Never"), &[]);
+    acl(
+        &mut t,
+        "acl:wildcard",
+        "*",
+        ACL_TYPE_AGENT,
+        Some(&sid("attr:Never")),
+        &[],
+    );
+    // A published skill shown in the panel only to itil holders, masked to itil.
+    let summarize = skill(&mut t, "skill:summarize", "Incident summarization", true, true, "itil");
+    role_mask(&mut t, &summarize, "sn_nowassist_skill_config", &[ROLE_ITIL], false);
     t.get_mut("sys_generative_ai_provider_mapping").row(&[
         ("sys_id", &sid("prov:now")),
         ("provider", "Now LLM Service"),
@@ -869,6 +1257,11 @@ pub fn by_name(name: &str) -> Option<Tables> {
 pub fn generated(agents: usize) -> Tables {
     let mut t = risky();
     let tools = [sid("tool:lookup"), sid("tool:create"), sid("tool:search")];
+    let inputs = [
+        crud_inputs("lookup", "incident", &[]),
+        crud_inputs("create", "incident", &["short_description"]),
+        rag_inputs(&["kb_knowledge"]),
+    ];
     let teams: Vec<String> = (0..agents.div_ceil(10).max(1))
         .map(|i| sid(&format!("gen-team:{i}")))
         .collect();
@@ -887,8 +1280,8 @@ pub fn generated(agents: usize) -> Tables {
                 public: false,
             },
         );
-        bind(&mut t, &id, &tools[i % 3], "copilot", "3");
-        bind(&mut t, &id, &tools[(i + 1) % 3], "copilot", "3");
+        bind(&mut t, &id, &tools[i % 3], "copilot", "3", &inputs[i % 3]);
+        bind(&mut t, &id, &tools[(i + 1) % 3], "copilot", "3", &inputs[(i + 1) % 3]);
         t.get_mut("sn_aia_team_member").row(&[
             ("sys_id", &sid(&format!("gen-member:{i}"))),
             ("team", &teams[i / 10]),

@@ -75,6 +75,22 @@ impl Table {
         self
     }
 
+    /// Sets one column of the row with `sys_id` (scenarios that tweak a seeded record).
+    pub fn set(&mut self, sys_id: &str, column: &str, value: &str) -> &mut Self {
+        assert!(
+            self.has_column(column),
+            "scenario error: {} has no column {column}",
+            self.name
+        );
+        let row = self
+            .rows
+            .iter_mut()
+            .find(|r| r.get("sys_id") == Some(sys_id))
+            .unwrap_or_else(|| panic!("scenario error: no row {sys_id} in {}", self.name));
+        row.values.insert(column.to_string(), value.to_string());
+        self
+    }
+
     pub fn has_column(&self, column: &str) -> bool {
         self.columns.iter().any(|c| c == column)
     }

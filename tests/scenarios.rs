@@ -137,6 +137,19 @@ async fn m365_risky_fires_every_m365_rule_including_the_echoleak_path() {
     assert_eq!(kinds.first(), Some(&"untrusted_input"));
     assert_eq!(kinds.last(), Some(&"sink"));
     assert!(path.nodes.iter().any(|n| n.id == "m365:copilot"));
+    // Access policy 3 (published bot table): users of any tenant reach the Projects site.
+    let cross_tenant = eval
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "M365-PATH-001")
+        .filter_map(|f| f.path.as_ref())
+        .find(|p| p.nodes.first().is_some_and(|n| n.id == "m365:any_tenant_users"))
+        .expect("a path from users of any tenant");
+    assert!(cross_tenant.nodes.iter().any(|n| n.name == "Partner Project Desk"));
+    assert!(eval
+        .findings
+        .iter()
+        .any(|f| f.rule_id == "M365-AGT-013" && f.resource.name == "Partner Project Desk"));
 }
 
 #[tokio::test]

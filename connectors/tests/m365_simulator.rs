@@ -4,7 +4,7 @@
 use connectors::{collector, read_all, ConnectionSpec, Parts};
 use sandbox::m365::{self, scenarios, SimConfig, SimStats};
 use schemas::{CoverageStatus, Inventory, PrincipalKind, RunIdentity};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 
 fn spec(base: &str) -> ConnectionSpec {
@@ -82,11 +82,11 @@ async fn risky_tenant_is_read_through_every_surface_with_one_token_per_audience(
             );
         }
     }
-    // 5 users in pages of 2; Dataverse pages of 1 (two bots) followed by @odata.nextLink.
+    // 5 users in pages of 2; Dataverse pages of 1 (three bots) followed by @odata.nextLink.
     assert_eq!(parts["m365.users"].records.len(), 5);
-    assert_eq!(parts["m365.copilot_studio_bots"].records.len(), 2);
+    assert_eq!(parts["m365.copilot_studio_bots"].records.len(), 3);
     // The environment without Dataverse is skipped; topics (type 0) are filtered out.
-    assert_eq!(parts["m365.copilot_studio_components"].records.len(), 4);
+    assert_eq!(parts["m365.copilot_studio_components"].records.len(), 5);
     let s = stats(&server.base_url).await;
     for audience in ["graph", "bap", "pp", "dataverse:org1"] {
         assert_eq!(
@@ -287,23 +287,8 @@ async fn a_wrong_secret_is_refused_at_the_token_endpoint() {
 #[tokio::test]
 async fn a_token_for_one_audience_is_refused_by_another() {
     let server = m365::start(SimConfig::default(), scenarios::risky(), 0).await.unwrap();
-    let config = SimConfig::default();
     let base = &server.base_url;
-    let token: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/login/{}/oauth2/v2.0/token", config.directory_id))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", config.client_id.as_str()),
-            ("client_secret", config.client_secret.as_str()),
-            ("scope", &format!("{base}/graph/.default")),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access = token["access_token"].as_str().unwrap();
+    let access = &token(base, "graph").await;
     let at = |url: String| reqwest::Client::new().get(url).bearer_auth(access).send();
     assert_eq!(at(format!("{base}/graph/v1.0/users")).await.unwrap().status(), 200);
     let bap = at(format!(
@@ -359,4 +344,74 @@ async fn a_dataverse_url_off_microsofts_domains_gets_no_token() {
     let other = stats(&elsewhere.base_url).await;
     assert_eq!(other.api_requests, 0, "{other:?}");
     assert!(other.tokens_by_audience.is_empty(), "{other:?}");
+}
+
+/// A token for one audience from the simulator's token endpoint.
+async fn token(base: &str, audience: &str) -> String {
+    let config = SimConfig::default();
+    let body: Value = reqwest::Client::new()
+        .post(format!("{base}/login/{}/oauth2/v2.0/token", config.directory_id))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", config.client_id.as_str()),
+            ("client_secret", config.client_secret.as_str()),
+            ("scope", &format!("{base}/{audience}/.default")),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn get(url: &str, token: &str) -> (u16, Value) {
+    let response = reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_simulator_refuses_what_the_metadata_does_not_declare_as_microsoft_does() {
+    let server = m365::start(SimConfig::default(), scenarios::risky(), 0).await.unwrap();
+    let base = &server.base_url;
+    let graph = token(base, "graph").await;
+    let (status, body) = get(
+        &format!("{base}/graph/v1.0/servicePrincipals?$select=id,publisherName"),
+        &graph,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["code"], "BadRequest");
+    assert_eq!(
+        body["error"]["message"],
+        "Could not find a property named 'publisherName' on type 'microsoft.graph.servicePrincipal'."
+    );
+    // Beta declares it.
+    let (status, _) = get(
+        &format!("{base}/graph/beta/servicePrincipals?$select=id,publisherName"),
+        &graph,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A beta-only path on v1.0.
+    let (status, body) = get(
+        &format!("{base}/graph/v1.0/security/informationProtection/sensitivityLabels"),
+        &graph,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["message"],
+        "Resource not found for the segment 'informationProtection'."
+    );
+    // Dataverse names a lookup only as `_<name>_value`.
+    let dataverse = token(base, "dataverse/org1").await;
+    let url = format!("{base}/dataverse/org1/api/data/v9.2/bots?$select=botid,ownerid");
+    let (status, body) = get(&url, &dataverse).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["message"],
+        "Could not find a property named 'ownerid' on type 'Microsoft.Dynamics.CRM.bot'."
+    );
 }

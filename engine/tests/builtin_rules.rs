@@ -666,6 +666,9 @@ fn m365_cases() -> Vec<(&'static str, Break)> {
             )
         }),
         ("M365-AGT-012", |i| agent_mut(i, "m365:bot:b1").last_used = None),
+        ("M365-AGT-013", |i| {
+            attr(i, "m365:bot:b1", "access_policy", json!("any_tenant"))
+        }),
         ("M365-CFG-002", |i| {
             m365_set(i, "sharepoint.sharingCapability", json!("externalUserAndGuestSharing"))
         }),
@@ -714,11 +717,37 @@ fn m365_unknowns_are_not_assessed_rather_than_passed() {
     attr(&mut inv, "m365:bot:b1", "authentication", json!("unspecified"));
     attr(&mut inv, "m365:bot:b1", "activity_known", json!(false));
     m365_set(&mut inv, "sensitivity_labels.protecting", serde_json::Value::Null);
-    for rule in ["M365-APP-008", "M365-AGT-001", "M365-AGT-012", "M365-CFG-006"] {
+    // A package whose manifests could not be read: its capabilities are unknown.
+    attr(&mut inv, "m365:package:p1", "available_to", json!("all"));
+    attr(
+        &mut inv,
+        "m365:package:p1",
+        "internal_knowledge",
+        serde_json::Value::Null,
+    );
+    attr(&mut inv, "m365:package:p1", "web_search", serde_json::Value::Null);
+    attr(
+        &mut inv,
+        "m365:package:p1",
+        "detail_reason",
+        json!("package element manifests could not be read: da-1"),
+    );
+    for rule in [
+        "M365-APP-008",
+        "M365-AGT-001",
+        "M365-AGT-012",
+        "M365-CFG-006",
+        "M365-AGT-005",
+        "M365-AGT-010",
+    ] {
         let r = outcomes(&rules, &inv, rule);
         assert!(
             r.iter().any(|(_, o, _)| *o == Outcome::NotAssessed) && !r.iter().any(|(_, o, _)| *o == Outcome::Fail),
             "{rule}: {r:?}"
         );
     }
+    // The reason is the collector's, not an evaluation error.
+    let r = outcomes(&rules, &inv, "M365-AGT-010");
+    let reason = r.iter().find_map(|(_, _, reason)| reason.clone()).unwrap();
+    assert!(reason.contains("manifests could not be read: da-1"), "{reason}");
 }

@@ -2,7 +2,9 @@
 //!
 //! They never import the connectors (and the connectors never import them): a simulator that
 //! shared the connector's parsing would agree with its mistakes. Each simulator is written from
-//! `shared/saas-apis/<vendor>.md`.
+//! `shared/saas-apis/<vendor>.md`; the only thing they share with a connector is the vendor's
+//! own published description kept beside it (`connectors/src/<vendor>/published/`), which
+//! both are held against.
 
 pub mod m365;
 pub mod servicenow;

@@ -135,7 +135,8 @@ pub const MICROSOFT_TENANTS: &[&str] = &[
     "72f988bf-86f1-41af-91ab-2d7cd011db47",
 ];
 
-const SP_SELECT: &str = "id,appId,displayName,servicePrincipalType,appOwnerOrganizationId,publisherName,verifiedPublisher,accountEnabled,tags,appRoleAssignmentRequired,signInAudience";
+/// v1.0 `servicePrincipal` properties (no `publisherName`: that is beta only; Graph answers 400).
+const SP_SELECT: &str = "id,appId,displayName,appDisplayName,homepage,servicePrincipalType,appOwnerOrganizationId,verifiedPublisher,accountEnabled,tags,appRoleAssignmentRequired,signInAudience";
 const BOT_SELECT: &str = "botid,name,schemaname,authenticationmode,authenticationtrigger,accesscontrolpolicy,authorizedsecuritygroupids,publishedon,statecode,statuscode,_ownerid_value,_publishedby_value,createdon,modifiedon,runtimeprovider";
 const COMPONENT_SELECT: &str =
     "botcomponentid,name,schemaname,componenttype,data,reusepolicy,statecode,_parentbotid_value";
@@ -389,9 +390,10 @@ impl M365 {
             },
             "copilot_policy_settings" => self.policy_settings(&beta).await,
             "copilot_packages" => self.packages(&v1).await,
+            // v1.0 in Graph's published metadata (published/graph-metadata.json), no longer beta only.
             "agent_identities" => match odata_list(
                 &self.graph,
-                &format!("{beta}/servicePrincipals/microsoft.graph.agentIdentity?$select=id,appId,displayName,createdDateTime,createdByAppId,agentIdentityBlueprintId,accountEnabled,servicePrincipalType,tags"),
+                &format!("{v1}/servicePrincipals/microsoft.graph.agentIdentity?$select=id,appId,displayName,createdDateTime,createdByAppId,agentIdentityBlueprintId,accountEnabled,servicePrincipalType,tags"),
             )
             .await
             {

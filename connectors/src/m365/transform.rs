@@ -39,6 +39,8 @@ const AI_APPS: &str = include_str!("ai_apps.json");
 pub const ANONYMOUS: &str = "m365:anonymous";
 pub const ALL_USERS: &str = "m365:all_users";
 pub const EXTERNAL_ACCOUNTS: &str = "m365:external_accounts";
+/// Signed-in users of any Microsoft Entra tenant (a bot's access policy "Any (multi-tenant)").
+pub const ANY_TENANT_USERS: &str = "m365:any_tenant_users";
 pub const COPILOT_USERS: &str = "m365:copilot_users";
 pub const COPILOT: &str = "m365:copilot";
 pub const ALL_CONTENT: &str = "m365:sharepoint_all";
@@ -218,6 +220,11 @@ pub fn inventory(parts: &Parts, directory_id: &str, connection_id: &str, collect
             "Accounts at an external OAuth provider",
         ),
         (
+            ANY_TENANT_USERS,
+            PrincipalKind::External,
+            "Every signed-in user of any Microsoft Entra tenant",
+        ),
+        (
             COPILOT_USERS,
             PrincipalKind::AuthenticatedUsers,
             "Copilot-licensed users",
@@ -288,6 +295,27 @@ pub fn inventory(parts: &Parts, directory_id: &str, connection_id: &str, collect
         inv.coverage.push(part.coverage.clone());
     }
     inv
+}
+
+/// A bot's `accesscontrolpolicy` as a label (choice values from Microsoft's bot table).
+fn access_policy_label(policy: Option<i64>) -> &'static str {
+    match policy {
+        Some(0) => "any",
+        Some(1) => "readers",
+        Some(2) => "groups",
+        Some(3) => "any_tenant",
+        _ => "unknown",
+    }
+}
+
+/// A package element's manifest. `definition` is `Edm.Untyped` in Graph's metadata: a JSON
+/// object, or the manifest serialised as a string; `None` when it is neither.
+fn element_definition(element: &Value) -> Option<Value> {
+    match element.get("definition")? {
+        Value::String(s) => serde_json::from_str::<Value>(s).ok().filter(Value::is_object),
+        object @ Value::Object(_) => Some(object.clone()),
+        _ => None,
+    }
 }
 
 fn attrs(value: Value) -> Attributes {
@@ -424,7 +452,10 @@ fn service_principals(parts: &Parts, directory_id: &str, inv: &mut Inventory) {
             attributes: attrs(json!({
                 "object_id": id,
                 "app_id": text(sp, "appId"),
-                "publisher": text(sp, "publisherName"),
+                // v1.0 has no publisherName (beta only): the verified publisher, when there is one.
+                "publisher": sp.pointer("/verifiedPublisher/displayName").and_then(Value::as_str).unwrap_or(""),
+                "app_display_name": text(sp, "appDisplayName"),
+                "homepage": text(sp, "homepage"),
                 "verified_publisher": verified,
                 "microsoft": microsoft,
                 "third_party": !microsoft && !owner_org.is_empty() && owner_org != directory_id,
@@ -467,8 +498,15 @@ fn classify_ai(parts: &Parts, inv: &mut Inventory) {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_lowercase();
-        let publisher = p.attributes.get("publisher").and_then(Value::as_str).unwrap_or("");
-        let haystack = format!("{} {}", p.name, publisher).to_lowercase();
+        let field = |name: &str| p.attributes.get(name).and_then(Value::as_str).unwrap_or("");
+        let haystack = format!(
+            "{} {} {} {}",
+            p.name,
+            field("app_display_name"),
+            field("publisher"),
+            field("homepage")
+        )
+        .to_lowercase();
         let mut reasons = Vec::new();
         if p.kind == PrincipalKind::AiIdentity {
             reasons.push("Entra agent identity".to_string());
@@ -480,7 +518,7 @@ fn classify_ai(parts: &Parts, inv: &mut Inventory) {
             reasons.push("listed AI app id".into());
         }
         if let Some(k) = vendors.keywords.iter().find(|k| haystack.contains(k.as_str())) {
-            reasons.push(format!("name or publisher matches \"{k}\""));
+            reasons.push(format!("name, publisher or homepage matches \"{k}\""));
         }
         p.attributes.insert("ai".into(), json!(!reasons.is_empty()));
         p.attributes.insert("ai_reasons".into(), json!(reasons));
@@ -624,6 +662,8 @@ fn copilot_studio(parts: &Parts, users: &HashMap<&str, &Value>, sharing: &Option
                 match policy {
                     Some(0) => (label, vec![ALL_USERS.to_string()], false),
                     Some(1) => (label, vec![], false),
+                    // "Any (multi-tenant)": users of other tenants too (published bot table).
+                    Some(3) => (label, vec![ALL_USERS.to_string(), ANY_TENANT_USERS.to_string()], false),
                     Some(2) => (
                         label,
                         text(bot, "authorizedsecuritygroupids")
@@ -820,7 +860,7 @@ fn copilot_studio(parts: &Parts, users: &HashMap<&str, &Value>, sharing: &Option
                 "environment_name": env_names.get(env).copied().unwrap_or(""),
                 "schema_name": text(bot, "schemaname"),
                 "authentication": authentication,
-                "access_policy": match policy { Some(0) => "any", Some(1) => "readers", Some(2) => "groups", _ => "unknown" },
+                "access_policy": access_policy_label(policy),
                 "published": published,
                 "published_on": text(bot, "publishedon"),
                 "created_on": text(bot, "createdon"),
@@ -889,6 +929,7 @@ fn packages(parts: &Parts, sharing: &Option<String>, inv: &mut Inventory) {
         let mut capabilities = BTreeSet::new();
         let mut knowledge = Vec::new();
         let mut bindings = Vec::new();
+        let mut unreadable = Vec::new();
         for element_group in p.get("elementDetails").and_then(Value::as_array).into_iter().flatten() {
             let element_type = text(element_group, "elementType").to_ascii_lowercase();
             for element in element_group
@@ -897,7 +938,8 @@ fn packages(parts: &Parts, sharing: &Option<String>, inv: &mut Inventory) {
                 .into_iter()
                 .flatten()
             {
-                let Ok(manifest) = serde_json::from_str::<Value>(text(element, "definition")) else {
+                let Some(manifest) = element_definition(element) else {
+                    unreadable.push(text(element, "id").to_string());
                     continue;
                 };
                 if element_type.contains("plugin") {
@@ -956,6 +998,25 @@ fn packages(parts: &Parts, sharing: &Option<String>, inv: &mut Inventory) {
         ]
         .iter()
         .any(|c| capabilities.contains(*c));
+        // What a capability not found means: absent, or not knowable (no detail, or a manifest
+        // that could not be read). A found capability is known either way.
+        let detail_reason = if !detail_read {
+            Some("the package detail was not read".to_string())
+        } else if !unreadable.is_empty() {
+            Some(format!(
+                "package element manifests could not be read: {}",
+                unreadable.join(", ")
+            ))
+        } else {
+            None
+        };
+        let known_or_unknown = |found: bool| {
+            if found || detail_reason.is_none() {
+                json!(found)
+            } else {
+                Value::Null
+            }
+        };
         let blocked = p.get("isBlocked").and_then(Value::as_bool).unwrap_or(false);
         inv.agents.push(Agent {
             id,
@@ -991,8 +1052,10 @@ fn packages(parts: &Parts, sharing: &Option<String>, inv: &mut Inventory) {
                 "app_id": text(p, "appId"),
                 "detail_known": detail_read,
                 "capabilities": capabilities,
-                "web_search": web,
-                "internal_knowledge": internal,
+                "web_search": known_or_unknown(web),
+                "internal_knowledge": known_or_unknown(internal),
+                "detail_reason": detail_reason,
+                "unreadable_manifests": unreadable,
             })),
         });
     }
@@ -1150,7 +1213,7 @@ mod tests {
         let sp = json!({
             "id": "8e881353-1735-45af-af21-ee1344582a4d", "appId": "3b0d6a52-1c44-4c8e-a2f1-7e9a44b1d0c2",
             "displayName": "Acme AI Meeting Assistant", "servicePrincipalType": "Application",
-            "appOwnerOrganizationId": "2a6f9d1e-77c3-4b0a-9f55-1c2e3d4b5a60", "publisherName": "Acme AI Inc",
+            "appOwnerOrganizationId": "2a6f9d1e-77c3-4b0a-9f55-1c2e3d4b5a60", "homepage": "https://acme-ai.example/",
             "verifiedPublisher": {"displayName": null, "verifiedPublisherId": null, "addedDateTime": null},
             "accountEnabled": true, "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
             "appRoleAssignmentRequired": false, "signInAudience": "AzureADMultipleOrgs"
@@ -1299,5 +1362,52 @@ mod tests {
     fn copilot_is_modelled_only_where_seats_exist() {
         let inv = inventory(&sample(), "tenant-guid", "c", "2026-11-25T00:00:00Z");
         assert!(!inv.agents.iter().any(|a| a.kind == "m365_copilot"));
+    }
+
+    #[test]
+    fn every_published_bot_access_policy_has_a_label() {
+        // Choice values from Microsoft's bot table reference (kept in published/).
+        let published = sandbox::m365::published::dataverse_choices("bot", "accesscontrolpolicy");
+        assert!(published
+            .iter()
+            .any(|(v, label)| v == "3" && label == "Any (multi-tenant)"));
+        for (value, label) in published {
+            let mapped = access_policy_label(value.parse().ok());
+            assert_ne!(mapped, "unknown", "accesscontrolpolicy {value} ({label}) is unmapped");
+        }
+        assert_eq!(access_policy_label(Some(7)), "unknown");
+    }
+
+    #[test]
+    fn a_package_manifest_is_read_as_an_object_or_a_string() {
+        let manifest = json!({"name": "Research Helper", "capabilities": [{"name": "WebSearch"}]});
+        assert_eq!(
+            element_definition(&json!({"definition": manifest})),
+            Some(manifest.clone())
+        );
+        assert_eq!(
+            element_definition(&json!({"definition": manifest.to_string()})),
+            Some(manifest)
+        );
+        for unreadable in [json!({"definition": "not json"}), json!({"definition": 3}), json!({})] {
+            assert_eq!(element_definition(&unreadable), None, "{unreadable}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_manifest_leaves_capabilities_unknown_not_absent() {
+        let mut parts = sample();
+        let packages = json!([{
+            "id": "P_1", "displayName": "Opaque agent", "type": "custom", "availableTo": "all",
+            "isBlocked": false, "elementDetails": [{"elementType": "declarativeAgent",
+                "elements": [{"id": "da-1", "definition": "{truncated"}]}]
+        }]);
+        let (name, part) = part("copilot_packages", packages);
+        parts.insert(name, part);
+        let inv = inventory(&parts, "tenant-guid", "c", "2026-11-25T00:00:00Z");
+        let agent = inv.agents.iter().find(|a| a.name == "Opaque agent").unwrap();
+        assert_eq!(agent.attributes["internal_knowledge"], Value::Null);
+        assert_eq!(agent.attributes["web_search"], Value::Null);
+        assert_eq!(agent.attributes["unreadable_manifests"], json!(["da-1"]));
     }
 }

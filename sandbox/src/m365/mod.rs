@@ -18,6 +18,7 @@
 //! Throttling: every Nth API request (a batch item counts as a request) is refused with 429,
 //! the Graph throttling envelope and a `Retry-After` (decimal seconds allowed).
 
+pub mod published;
 pub mod scenarios;
 
 use axum::{
@@ -39,7 +40,7 @@ pub struct Tenant {
     pub subscribed_skus: Vec<Value>,
     pub users: Vec<Value>,
     pub service_principals: Vec<Value>,
-    /// Entra agent identities (beta `microsoft.graph.agentIdentity` cast).
+    /// Entra agent identities (the `microsoft.graph.agentIdentity` cast, v1.0 and beta).
     pub agent_identities: Vec<Value>,
     /// appRoleAssignments by client service principal id.
     pub app_role_assignments: BTreeMap<String, Vec<Value>>,
@@ -120,6 +121,18 @@ struct SimState {
     tokens: HashMap<String, Token>,
     stats: SimStats,
     counter: u64,
+    /// Every API request answered (`graph v1.0 /users?$select=...`, `dataverse bots?...`),
+    /// the most recent [`REQUEST_LOG_CAP`], for tests that hold them against Microsoft's metadata.
+    requests: std::collections::VecDeque<String>,
+}
+
+const REQUEST_LOG_CAP: usize = 10_000;
+
+fn log_request(s: &mut SimState, line: String) {
+    if s.requests.len() == REQUEST_LOG_CAP {
+        s.requests.pop_front();
+    }
+    s.requests.push_back(line);
 }
 
 type Shared = Arc<Mutex<SimState>>;
@@ -131,6 +144,7 @@ pub fn router(config: SimConfig, tenant: Tenant) -> Router {
         tokens: HashMap::new(),
         stats: SimStats::default(),
         counter: 0,
+        requests: Default::default(),
     }));
     Router::new()
         .route("/login/{tenant}/oauth2/v2.0/token", post(token))
@@ -143,6 +157,7 @@ pub fn router(config: SimConfig, tenant: Tenant) -> Router {
         .route("/pp/resourcequery/resources/query", post(inventory_query))
         .route("/dataverse/{org}/api/data/v9.2/{entity}", get(dataverse))
         .route("/__sandbox/stats", get(stats))
+        .route("/__sandbox/requests", get(requests))
         .route("/__sandbox/expire_tokens", post(expire_tokens))
         .route("/__sandbox/scenario/{name}", post(switch_scenario))
         .route("/__sandbox/client_secret", post(rotate_secret))
@@ -448,6 +463,7 @@ fn page(items: Vec<Value>, params: &[(String, String)], limit: usize, next_base:
 
 /// A Graph GET, shared by plain requests and batch items. `path` has no version prefix.
 fn graph_answer(s: &mut SimState, base: &str, version: &str, path: &str, query: &str) -> Answer {
+    log_request(s, format!("graph {version} /{}?{query}", path.trim_matches('/')));
     if let Some(t) = throttled(s) {
         return t;
     }
@@ -457,6 +473,16 @@ fn graph_answer(s: &mut SimState, base: &str, version: &str, path: &str, query: 
         return f;
     }
     let params = parse_query(query);
+    // Graph refuses a path or a `$select` its published metadata does not have.
+    let returned = match published::graph_resolve(version, path) {
+        Ok(r) => r,
+        Err(message) => return Answer::error(StatusCode::BAD_REQUEST, "BadRequest", &message),
+    };
+    if let Some(message) =
+        param(&params, "$select").and_then(|fields| published::graph_undeclared_select(version, &returned, fields))
+    {
+        return Answer::error(StatusCode::BAD_REQUEST, "BadRequest", &message);
+    }
     let top: usize = param(&params, "$top").and_then(|t| t.parse().ok()).unwrap_or(100);
     if !(1..=999).contains(&top) {
         return Answer::error(
@@ -475,7 +501,7 @@ fn graph_answer(s: &mut SimState, base: &str, version: &str, path: &str, query: 
         (_, ["subscribedSkus"]) => list(&t.subscribed_skus),
         (_, ["users"]) => list(&t.users),
         (_, ["servicePrincipals"]) => list(&t.service_principals),
-        ("beta", ["servicePrincipals", "microsoft.graph.agentIdentity"]) => list(&t.agent_identities),
+        (_, ["servicePrincipals", "microsoft.graph.agentIdentity"]) => list(&t.agent_identities),
         (_, ["servicePrincipals", id]) => match t.service_principals.iter().find(|sp| sp["id"] == *id) {
             Some(sp) => Answer::ok(select(vec![sp.clone()], param(&params, "$select")).remove(0)),
             None => Answer::error(
@@ -771,7 +797,13 @@ async fn dataverse(
     if let Some(f) = forbidden(&mut s, &format!("dataverse:{org}")) {
         return f.into_response();
     }
-    let params = parse_query(query.as_deref().unwrap_or(""));
+    let query = query.as_deref().unwrap_or("");
+    log_request(&mut s, format!("dataverse {entity}?{query}"));
+    let params = parse_query(query);
+    // Dataverse refuses a column its table does not have (published table reference).
+    if let Some(message) = published::dataverse_unknown_column(&entity, published::dataverse_query_columns(&params)) {
+        return Answer::error(StatusCode::BAD_REQUEST, "0x80060888", &message).into_response();
+    }
     let Some(table) = s.tenant.dataverse.get(&org).and_then(|t| t.get(&entity)).cloned() else {
         return Answer::error(
             StatusCode::NOT_FOUND,
@@ -819,6 +851,10 @@ async fn dataverse(
         }
     }
     response
+}
+
+async fn requests(State(state): State<Shared>) -> Json<Vec<String>> {
+    Json(state.lock().unwrap().requests.iter().cloned().collect())
 }
 
 async fn stats(State(state): State<Shared>) -> Json<SimStats> {

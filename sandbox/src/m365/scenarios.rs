@@ -109,7 +109,7 @@ fn sku(consumed: i64) -> Value {
 fn resource_sp(id: &str, app_id: &str, name: &str, roles: &[(&str, &str)]) -> Value {
     json!({
         "id": id, "appId": app_id, "displayName": name, "servicePrincipalType": "Application",
-        "appOwnerOrganizationId": MICROSOFT_TENANT, "publisherName": "Microsoft Services",
+        "appOwnerOrganizationId": MICROSOFT_TENANT,
         "verifiedPublisher": { "displayName": null, "verifiedPublisherId": null, "addedDateTime": null },
         "accountEnabled": true, "tags": [], "appRoleAssignmentRequired": false, "signInAudience": "AzureADMultipleOrgs",
         "appRoles": roles.iter().map(|(id, value)| json!({
@@ -134,7 +134,10 @@ struct App<'a> {
 fn app(a: &App) -> Value {
     json!({
         "id": guid(a.label), "appId": guid(&format!("{}-app", a.label)), "displayName": a.name,
-        "servicePrincipalType": a.kind, "appOwnerOrganizationId": a.owner_org, "publisherName": a.publisher,
+        "appDisplayName": a.name, "servicePrincipalType": a.kind, "appOwnerOrganizationId": a.owner_org,
+        // v1.0 has no publisherName (beta only): the publisher shows in the verified publisher
+        // and, for anyone, in the app's homepage.
+        "homepage": format!("https://{}.example/", a.publisher.to_lowercase().replace(' ', "-")),
         "verifiedPublisher": if a.verified {
             json!({ "displayName": a.publisher, "verifiedPublisherId": "4820197", "addedDateTime": "2025-05-01T10:00:00Z" })
         } else {
@@ -312,6 +315,19 @@ struct Package<'a> {
     plugin: Option<Value>,
 }
 
+/// `packageElement.definition` is `Edm.Untyped`: Graph may return a manifest as a JSON object
+/// instead of a string. Turns every element of the package into that form.
+fn with_object_definitions(mut package: Value) -> Value {
+    for group in package["elementDetails"].as_array_mut().into_iter().flatten() {
+        for element in group["elements"].as_array_mut().into_iter().flatten() {
+            if let Some(text) = element["definition"].as_str() {
+                element["definition"] = serde_json::from_str(text).expect("manifests are JSON");
+            }
+        }
+    }
+    package
+}
+
 fn package(p: &Package) -> Value {
     let mut elements = vec![json!({
         "elementType": "declarativeAgent",
@@ -467,7 +483,8 @@ pub fn risky() -> Tenant {
             ]}),
             plugin: None,
         }),
-        package(&Package {
+        // Its manifests come back as objects (an `Edm.Untyped` definition).
+        with_object_definitions(package(&Package {
             label: "research-helper",
             name: "Contoso Research Helper",
             kind: "external",
@@ -481,11 +498,12 @@ pub fn risky() -> Tenant {
                 "functions": [{"name": "getAccounts", "capabilities": {"security_info": {"data_handling": ["GetPrivateData"]}}}],
                 "runtimes": [{"type": "OpenApi", "auth": {"type": "None"}, "spec": {"url": "https://crm.research-helper.example/openapi.yaml"}}]
             })),
-        }),
+        })),
     ];
 
     // Copilot Studio: an anonymous agent on the HR site sending mail as its maker; an
-    // any-signed-in-user agent on public web and IT site, owned by someone who left, unused.
+    // any-signed-in-user agent on public web and IT site, owned by someone who left, unused;
+    // a partner agent on the Projects site open to users of any Entra tenant (policy 3).
     t.environments = vec![
         environment("env-default", "Contoso (default)", Some("org1")),
         environment("env-trial", "Trial without Dataverse", None),
@@ -506,10 +524,18 @@ pub fn risky() -> Tenant {
         groups: None,
         owner: "dv-former",
     };
+    let partners = Bot {
+        label: "partner-desk",
+        name: "Partner Project Desk",
+        auth: 2,
+        policy: 3,
+        groups: None,
+        owner: "dv-lee",
+    };
     t.dataverse.insert(
         "org1".into(),
         BTreeMap::from([
-            ("bots".to_string(), vec![bot(&hr), bot(&it)]),
+            ("bots".to_string(), vec![bot(&hr), bot(&it), bot(&partners)]),
             (
                 "botcomponents".to_string(),
                 vec![
@@ -517,6 +543,7 @@ pub fn risky() -> Tenant {
                     send_email_action("hr-helper", "hr-send", "Maker"),
                     component("hr-helper", "hr-topic", "Greeting", 0, "kind: AdaptiveDialog\n"),
                     sharepoint_knowledge("it-support", "it-site", "https://contoso.sharepoint.com/sites/IT"),
+                    sharepoint_knowledge("partner-desk", "partner-site", "https://contoso.sharepoint.com/sites/Projects"),
                     component(
                         "it-support",
                         "it-web",
@@ -535,6 +562,7 @@ pub fn risky() -> Tenant {
                 vec![
                     transcript("hr-helper", 1, &days_ago(2)),
                     transcript("it-support", 1, &days_ago(200)),
+                    transcript("partner-desk", 1, &days_ago(5)),
                 ],
             ),
         ]),

@@ -5,7 +5,7 @@
 use crate::output;
 use anyhow::{Context, Result};
 use service::report::{path_line, severity_counts};
-use service::{Config, EndpointPolicy, FindingFilter, NewConnection, Service};
+use service::{Caller, Config, EndpointPolicy, FindingFilter, NewConnection, Service};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -35,8 +35,8 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
     let svc = Service::open(config).await?;
 
     // One simulated vendor of each kind, connected like any other: the demo knows no vendor.
-    let tenant = "demo";
-    svc.add_tenant(tenant).await?;
+    svc.create_tenant(&Caller::Local, "demo").await?;
+    let tenant = &svc.scope(&Caller::Local, "demo").await?;
     let simulated = sandbox::start_all("risky")
         .await
         .context("cannot start the simulators")?;

@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use cli::*;
 use connectors::{m365, servicenow};
-use service::{Config, EndpointPolicy, FindingFilter, NewConnection, ScanProgress, Service};
+use service::{Caller, Config, EndpointPolicy, FindingFilter, NewConnection, ScanProgress, Service};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -80,13 +80,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo::run(&args.out).await,
         Command::Rules(cmd) => rules(cmd),
         Command::Tenant(TenantCommand::Add { slug }) => {
-            let t = open().await?.add_tenant(&slug).await?;
+            let t = open().await?.create_tenant(&Caller::Local, &slug).await?;
             println!("{}", t.slug);
             eprintln!("created tenant {} ({})", t.slug, t.id);
             Ok(ExitCode::SUCCESS)
         }
         Command::Tenant(TenantCommand::List) => {
-            for t in open().await?.tenants().await? {
+            for (t, _) in open().await?.visible_tenants(&Caller::Local).await? {
                 println!("{}\t{}\t{}", t.slug, t.id, t.created_at);
             }
             Ok(ExitCode::SUCCESS)
@@ -121,7 +121,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 settings,
                 secrets,
             };
-            let id = svc.connect(&a.tenant, new).await?;
+            let id = svc.connect(&svc.scope(&Caller::Local, &a.tenant).await?, new).await?;
             println!("{id}");
             eprintln!("connected ServiceNow {} to tenant {}", a.instance_url, a.tenant);
             Ok(ExitCode::SUCCESS)
@@ -159,20 +159,22 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 settings,
                 secrets: BTreeMap::from([(m365::CLIENT_SECRET.to_string(), secret)]),
             };
-            let id = svc.connect(&a.tenant, new).await?;
+            let id = svc.connect(&svc.scope(&Caller::Local, &a.tenant).await?, new).await?;
             println!("{id}");
             eprintln!("connected {label} to tenant {}", a.tenant);
             Ok(ExitCode::SUCCESS)
         }
         Command::Connections(a) => {
-            for c in open().await?.connections(&a.tenant).await? {
+            let svc = open().await?;
+            for c in svc.connections(&svc.scope(&Caller::Local, &a.tenant).await?).await? {
                 println!("{}\t{}\t{}\t{}", c.id, c.provider, c.label, c.created_at);
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Scan(a) => {
             let svc = open().await?;
-            let started = svc.start_scan(&a.tenant).await?;
+            let scope = svc.scope(&Caller::Local, &a.tenant).await?;
+            let started = svc.start_scan(&scope).await?;
             for s in started.iter().filter(|s| s.resumed) {
                 eprintln!(
                     "resuming unfinished scan {} of {} ({})",
@@ -192,7 +194,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             eprintln!("scanning tenant {} ({} connection(s))", a.tenant, ids.len());
             let outcome = svc
-                .wait_for_scans(&a.tenant, &ids, Duration::from_secs(a.timeout), print_progress)
+                .wait_for_scans(&scope, &ids, Duration::from_secs(a.timeout), print_progress)
                 .await?;
             for failure in &outcome.failed {
                 eprintln!("scan failed: {failure}");
@@ -200,7 +202,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if outcome.completed == 0 {
                 bail!("nothing could be collected for tenant {}", a.tenant);
             }
-            let open_findings = svc.findings(&a.tenant, FindingFilter::Open).await?.len();
+            let open_findings = svc.findings(&scope, FindingFilter::Open).await?.len();
             eprintln!(
                 "scan complete: {} of {} connection(s), {} requests, {open_findings} open finding(s)",
                 outcome.completed,
@@ -224,7 +226,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 StatusFilter::Resolved => FindingFilter::Resolved,
                 StatusFilter::All => FindingFilter::All,
             };
-            let findings = open().await?.findings(&a.tenant, filter).await?;
+            let svc = open().await?;
+            let findings = svc.findings(&svc.scope(&Caller::Local, &a.tenant).await?, filter).await?;
             match a.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
                 Format::Table => print!("{}", output::findings_table(&findings)),
@@ -232,7 +235,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Inventory(a) => {
-            let inventories = open().await?.inventories(&a.tenant).await?;
+            let svc = open().await?;
+            let inventories = svc.inventories(&svc.scope(&Caller::Local, &a.tenant).await?).await?;
             match a.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&inventories)?),
                 Format::Table => print!("{}", output::inventory_table(&inventories)),
@@ -247,7 +251,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ),
                 None => None,
             };
-            let done = svc.rotate_key(new_key.as_deref()).await?;
+            let done = svc.rotate_key(&Caller::Local, new_key.as_deref()).await?;
             match &done.key_file {
                 Some(file) => eprintln!(
                     "re-sealed {} connection(s) with key {} (was {}); {} replaced",
@@ -264,7 +268,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Report(a) => {
-            let (json_path, md_path) = open().await?.write_report(&a.tenant, &a.out).await?;
+            let svc = open().await?;
+            let (json_path, md_path) = svc.write_report(&svc.scope(&Caller::Local, &a.tenant).await?, &a.out).await?;
             println!("{}\n{}", json_path.display(), md_path.display());
             Ok(ExitCode::SUCCESS)
         }

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_outbox_and_evaluation_seq;
+mod m0003_users_tokens_audit;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_outbox_and_evaluation_seq::Migration),
+            Box::new(m0003_users_tokens_audit::Migration),
         ]
     }
 }

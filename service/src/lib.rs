@@ -3,9 +3,14 @@
 //! progress is data handed to a callback, outcomes are typed values, failures are
 //! [`ServiceError`]s whose messages name the problem.
 
+mod access;
 pub mod endpoints;
+mod queries;
 pub mod report;
 mod scans;
+
+pub use access::{AuditEntry, Caller, NewToken, Role, TenantScope, TokenInfo, MIN_PASSWORD};
+pub use queries::{AgentView, FindingQuery, Page, ScanView};
 
 pub use endpoints::EndpointPolicy;
 pub use engine::{RuleError, RuleSet};
@@ -29,8 +34,17 @@ pub enum ServiceError {
     /// The vendor refused or could not be reached while connecting.
     #[error("could not connect to {label}: {reason}")]
     Connect { label: String, reason: String },
+    /// Not there, or not the caller's to see (the two are not told apart).
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller's role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// It clashes with the current state (a user that exists, a scan still running).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Store(store::StoreError),
     #[error(transparent)]
     Queue(#[from] jobs::queue::QueueError),
     #[error(transparent)]
@@ -42,6 +56,16 @@ pub enum ServiceError {
 }
 
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+impl From<store::StoreError> for ServiceError {
+    fn from(e: store::StoreError) -> Self {
+        match e {
+            store::StoreError::Conflict(m) => ServiceError::Conflict(m),
+            store::StoreError::TenantExists(slug) => ServiceError::Conflict(format!("tenant {slug:?} already exists")),
+            other => ServiceError::Store(other),
+        }
+    }
+}
 
 /// Where the service keeps its data and how it treats what callers send it.
 #[derive(Debug, Clone)]
@@ -173,25 +197,20 @@ impl Service {
 
     // ---- tenants
 
-    pub async fn add_tenant(&self, slug: &str) -> Result<tenant::Model> {
+    /// Creates a tenant; for callers already known to be operators (see `create_tenant`).
+    pub(crate) async fn add_tenant(&self, slug: &str) -> Result<tenant::Model> {
         let slug = store::parse_slug(slug).map_err(ServiceError::Invalid)?;
         Ok(self.store().add_tenant(&slug).await?)
     }
 
-    pub async fn tenants(&self) -> Result<Vec<tenant::Model>> {
-        Ok(self.store().tenants().await?)
-    }
-
-    pub async fn tenant(&self, slug: &str) -> Result<tenant::Model> {
-        Ok(self.store().tenant(slug).await?)
-    }
 
     // ---- connections
 
     /// Checks the endpoints, verifies the credentials with the vendor, then stores the
     /// connection with its secrets sealed to it. Returns the connection id.
-    pub async fn connect(&self, tenant_slug: &str, new: NewConnection) -> Result<String> {
-        let tenant = self.tenant(tenant_slug).await?;
+    pub async fn connect(&self, scope: &TenantScope, new: NewConnection) -> Result<String> {
+        scope.require(Role::Admin)?;
+        let tenant = &scope.tenant;
         let vendor = connectors::vendor(&new.provider).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         vendor.check_settings(&new.settings).map_err(ServiceError::Invalid)?;
         if let Some(unknown) = new.secrets.keys().find(|k| !vendor.secrets.contains(&k.as_str())) {
@@ -227,21 +246,31 @@ impl Service {
         self.store()
             .add_connection(&id, &tenant.id, &new.provider, &new.label, &new.settings, sealed)
             .await?;
+        self.record(scope, "connection.add", &format!("{} {} ({id})", new.provider, new.label))
+            .await?;
         Ok(id)
     }
 
-    pub async fn connections(&self, tenant_slug: &str) -> Result<Vec<connection::Model>> {
-        let tenant = self.tenant(tenant_slug).await?;
-        Ok(self.store().connections(&tenant.id).await?)
+    pub async fn connections(&self, scope: &TenantScope) -> Result<Vec<connection::Model>> {
+        Ok(self.store().connections(&scope.tenant.id).await?)
+    }
+
+    /// Removes a connection with its scans and snapshots; its findings are resolved by the
+    /// evaluation this asks for.
+    pub async fn remove_connection(&self, scope: &TenantScope, id: &str) -> Result<()> {
+        scope.require(Role::Admin)?;
+        if !self.store().remove_connection(&scope.tenant.id, id).await? {
+            return Err(ServiceError::NotFound(format!("no connection {id:?}")));
+        }
+        self.record(scope, "connection.remove", id).await
     }
 
     // ---- results
 
-    pub async fn findings(&self, tenant_slug: &str, filter: FindingFilter) -> Result<Vec<Finding>> {
-        let tenant = self.tenant(tenant_slug).await?;
+    pub async fn findings(&self, scope: &TenantScope, filter: FindingFilter) -> Result<Vec<Finding>> {
         let mut findings: Vec<Finding> = self
             .store()
-            .findings(&tenant.id)
+            .findings(&scope.tenant.id)
             .await?
             .into_iter()
             .filter(|f| match filter {
@@ -255,27 +284,25 @@ impl Service {
     }
 
     /// The newest complete snapshot of each of the tenant's connections.
-    pub async fn inventories(&self, tenant_slug: &str) -> Result<Vec<Inventory>> {
-        let tenant = self.tenant(tenant_slug).await?;
-        Ok(self.store().latest_inventories(&tenant.id).await?)
+    pub async fn inventories(&self, scope: &TenantScope) -> Result<Vec<Inventory>> {
+        Ok(self.store().latest_inventories(&scope.tenant.id).await?)
     }
 
-    pub async fn latest_evaluation(&self, tenant_slug: &str) -> Result<Option<EvaluationSummary>> {
-        let tenant = self.tenant(tenant_slug).await?;
-        Ok(self.store().latest_evaluation(&tenant.id).await?)
+    pub async fn latest_evaluation(&self, scope: &TenantScope) -> Result<Option<EvaluationSummary>> {
+        Ok(self.store().latest_evaluation(&scope.tenant.id).await?)
     }
 
-    pub async fn report(&self, tenant_slug: &str) -> Result<Report> {
-        let tenant = self.tenant(tenant_slug).await?;
+    pub async fn report(&self, scope: &TenantScope) -> Result<Report> {
+        let tenant = &scope.tenant;
         let findings = self.store().findings(&tenant.id).await?;
         let inventories = self.store().latest_inventories(&tenant.id).await?;
         let evaluation = self.store().latest_evaluation(&tenant.id).await?;
-        Ok(Report::new(tenant_slug, findings, inventories, evaluation))
+        Ok(Report::new(&tenant.slug, findings, inventories, evaluation))
     }
 
     /// Writes `report.json` and `report.md` into `dir`; returns their paths.
-    pub async fn write_report(&self, tenant_slug: &str, dir: &Path) -> Result<(PathBuf, PathBuf)> {
-        let report = self.report(tenant_slug).await?;
+    pub async fn write_report(&self, scope: &TenantScope, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+        let report = self.report(scope).await?;
         let io = |what: &Path, e: std::io::Error| ServiceError::Other(format!("cannot write {}: {e}", what.display()));
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let json_path = dir.join("report.json");
@@ -293,7 +320,10 @@ impl Service {
     /// afterwards on every host); with a key file, a key is generated, written (fsynced) to
     /// `master.key.new` before anything is re-sealed, and renamed over the key file after the
     /// re-sealing transaction commits, so an interruption loses nothing: run it again.
-    pub async fn rotate_key(&self, new_key: Option<&str>) -> Result<KeyRotation> {
+    pub async fn rotate_key(&self, caller: &Caller, new_key: Option<&str>) -> Result<KeyRotation> {
+        if !caller.is_operator() {
+            return Err(ServiceError::Forbidden("only an operator rotates the master key".into()));
+        }
         let old_key_id = self.rt.secrets.key_id().to_string();
         if self.config.master_key.is_some() || new_key.is_some() {
             let text = new_key.ok_or_else(|| {

@@ -1,7 +1,7 @@
 //! Starting scans and following them to the end: one scan per connection through the queue,
 //! progress handed to the caller as data.
 
-use crate::{Result, Service, ServiceError};
+use crate::{Result, Role, Service, ServiceError, TenantScope};
 use jobs::CollectJob;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -47,13 +47,15 @@ pub struct ScanOutcome {
 impl Service {
     /// Queues a scan per connection of the tenant, or resumes the one already unfinished
     /// (failing it first if its queue job is gone, so it can never block the connection).
-    pub async fn start_scan(&self, tenant_slug: &str) -> Result<Vec<StartedScan>> {
-        let tenant = self.tenant(tenant_slug).await?;
+    pub async fn start_scan(&self, scope: &TenantScope) -> Result<Vec<StartedScan>> {
+        scope.require(Role::Admin)?;
+        let tenant = &scope.tenant;
         let store = &self.rt.store;
         let connections = store.connections(&tenant.id).await?;
         if connections.is_empty() {
             return Err(ServiceError::Invalid(format!(
-                "tenant {tenant_slug} has no connections (add one with `aispm connect`)"
+                "tenant {} has no connections (add one with `aispm connect`)",
+                tenant.slug
             )));
         }
         let mut started = Vec::new();
@@ -84,6 +86,8 @@ impl Service {
                 status: ScanStatus::Queued,
             });
         }
+        let ids: Vec<&str> = started.iter().map(|s| s.scan_id.as_str()).collect();
+        self.record(scope, "scan.start", &ids.join(", ")).await?;
         Ok(started)
     }
 
@@ -92,12 +96,12 @@ impl Service {
     /// whose job left the queue is failed rather than waited for.
     pub async fn wait_for_scans(
         &self,
-        tenant_slug: &str,
+        scope: &TenantScope,
         scan_ids: &[String],
         timeout: Duration,
         mut on_progress: impl FnMut(&[ScanProgress]),
     ) -> Result<ScanOutcome> {
-        let tenant = self.tenant(tenant_slug).await?;
+        let tenant = &scope.tenant;
         let store = &self.rt.store;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let workers = tokio::spawn(jobs::run_workers(self.rt.clone(), async {
@@ -117,7 +121,11 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(300)).await;
             let mut scans = Vec::new();
             for id in scan_ids {
-                scans.push(store.scan(id).await?);
+                let scan = store.scan(id).await?;
+                if scan.tenant_id != tenant.id {
+                    return Err(ServiceError::NotFound(format!("no scan {id:?}")));
+                }
+                scans.push(scan);
             }
             let progress: Vec<ScanProgress> = scans
                 .iter()

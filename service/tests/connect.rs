@@ -1,7 +1,7 @@
 //! Connecting through the service: the endpoint policy a tenant admin gets, and settings and
 //! secrets checked against the vendor registry before anything is sent.
 
-use service::{Config, EndpointPolicy, NewConnection, Service, ServiceError};
+use service::{Caller, Config, EndpointPolicy, NewConnection, Role, Service, ServiceError, TenantScope};
 
 struct TempDir(std::path::PathBuf);
 impl Drop for TempDir {
@@ -20,8 +20,12 @@ async fn service(policy: EndpointPolicy) -> (Service, TempDir) {
         endpoints: policy,
     };
     let svc = Service::open(config).await.unwrap();
-    svc.add_tenant("acme").await.unwrap();
+    svc.create_tenant(&Caller::Local, "acme").await.unwrap();
     (svc, dir)
+}
+
+async fn acme(svc: &Service) -> TenantScope {
+    svc.scope(&Caller::Local, "acme").await.unwrap()
 }
 
 fn servicenow(sim: &sandbox::SimulatedConnection) -> NewConnection {
@@ -37,17 +41,17 @@ fn servicenow(sim: &sandbox::SimulatedConnection) -> NewConnection {
 async fn tenant_admins_cannot_point_a_connection_at_a_private_address() {
     let sim = sandbox::servicenow::simulated_connection("clean").await.unwrap();
     let (svc, _dir) = service(EndpointPolicy::PublicHttpsOnly).await;
-    match svc.connect("acme", servicenow(&sim)).await {
+    match svc.connect(&acme(&svc).await, servicenow(&sim)).await {
         Err(ServiceError::Invalid(reason)) => {
             assert!(reason.contains("instance_url") && reason.contains("https"), "{reason}")
         }
         other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
     }
-    assert!(svc.connections("acme").await.unwrap().is_empty());
+    assert!(svc.connections(&acme(&svc).await).await.unwrap().is_empty());
     // The operator's policy allows the simulator.
     let (svc, _dir) = service(EndpointPolicy::AllowTestEndpoints).await;
-    svc.connect("acme", servicenow(&sim)).await.unwrap();
-    assert_eq!(svc.connections("acme").await.unwrap().len(), 1);
+    svc.connect(&acme(&svc).await, servicenow(&sim)).await.unwrap();
+    assert_eq!(svc.connections(&acme(&svc).await).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -56,15 +60,15 @@ async fn settings_and_secrets_are_checked_against_the_registry() {
     let (svc, _dir) = service(EndpointPolicy::AllowTestEndpoints).await;
     let mut missing = servicenow(&sim);
     missing.settings.as_object_mut().unwrap().remove("client_id");
-    let err = svc.connect("acme", missing).await.unwrap_err().to_string();
+    let err = svc.connect(&acme(&svc).await, missing).await.unwrap_err().to_string();
     assert!(err.contains("client_id") && err.contains("required"), "{err}");
     let mut extra = servicenow(&sim);
     extra.secrets.insert("api_key".into(), "x".into());
-    let err = svc.connect("acme", extra).await.unwrap_err().to_string();
+    let err = svc.connect(&acme(&svc).await, extra).await.unwrap_err().to_string();
     assert!(err.contains("unknown secret"), "{err}");
     let mut unknown = servicenow(&sim);
     unknown.provider = "salesforce".into();
-    let err = svc.connect("acme", unknown).await.unwrap_err().to_string();
+    let err = svc.connect(&acme(&svc).await, unknown).await.unwrap_err().to_string();
     assert!(err.contains("unknown provider"), "{err}");
     let stats: serde_json::Value = reqwest_stats(&sim.server.base_url).await;
     assert_eq!(stats["token_requests"], 0, "nothing was sent for a refused connection");
@@ -77,4 +81,55 @@ async fn reqwest_stats(base: &str) -> serde_json::Value {
         .json()
         .await
         .unwrap()
+}
+
+#[tokio::test]
+async fn a_scope_is_the_one_door_to_a_tenant() {
+    let sim = sandbox::servicenow::simulated_connection("clean").await.unwrap();
+    let (svc, _dir) = service(EndpointPolicy::AllowTestEndpoints).await;
+    svc.create_tenant(&Caller::Local, "globex").await.unwrap();
+    let acme = acme(&svc).await;
+    let globex = svc.scope(&Caller::Local, "globex").await.unwrap();
+    // A viewer token of acme: reads acme, cannot change it, and globex does not exist for it.
+    let viewer = svc.create_token(&acme, Role::Viewer, "dashboard").await.unwrap();
+    assert!(viewer.token.starts_with("aispm_"));
+    let caller = svc.authenticate_token(&viewer.token).await.unwrap().expect("a live token");
+    let scope = svc.scope(&caller, "acme").await.unwrap();
+    assert_eq!(scope.role, Role::Viewer);
+    assert!(matches!(
+        svc.connect(&scope, servicenow(&sim)).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    assert!(matches!(svc.start_scan(&scope).await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(svc.scope(&caller, "globex").await, Err(ServiceError::NotFound(_))));
+    // A tenant that does not exist reads the same as one that is not yours.
+    let missing = svc.scope(&caller, "nope").await.unwrap_err().to_string();
+    let foreign = svc.scope(&caller, "globex").await.unwrap_err().to_string();
+    assert_eq!(missing.replace("nope", "X"), foreign.replace("globex", "X"));
+    assert!(matches!(
+        svc.create_tenant(&caller, "initech").await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    // An admin person of globex, and a revoked token.
+    svc.add_user(&Caller::Local, "ana@globex.example", "correct horse battery", false)
+        .await
+        .unwrap();
+    svc.grant(&globex, "ana@globex.example", Role::Admin).await.unwrap();
+    let ana = svc
+        .sign_in("ANA@globex.example", "correct horse battery")
+        .await
+        .unwrap()
+        .expect("signs in");
+    assert!(svc.sign_in("ana@globex.example", "wrong password!").await.unwrap().is_none());
+    assert_eq!(svc.scope(&ana, "globex").await.unwrap().role, Role::Admin);
+    assert!(matches!(svc.scope(&ana, "acme").await, Err(ServiceError::NotFound(_))));
+    svc.revoke_token(&acme, &viewer.info.id).await.unwrap();
+    assert!(svc.authenticate_token(&viewer.token).await.unwrap().is_none());
+    // What was done is in each tenant's audit log, and only there.
+    let log = svc.audit_log(&acme, None, 50).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["token.revoke", "token.create", "tenant.create"]);
+    let log = svc.audit_log(&globex, None, 50).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "member.grant" && e.object == "ana@globex.example as admin"));
+    assert!(!log.iter().any(|e| e.action.starts_with("token.")));
 }

@@ -197,3 +197,86 @@ pub mod outbox {
     pub enum Relation {}
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod user {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// Lower-cased.
+        pub email: String,
+        /// argon2id, PHC string format.
+        pub password_hash: String,
+        /// May create tenants and grant roles in any of them.
+        pub operator: bool,
+        pub created_at: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod membership {
+    use sea_orm::entity::prelude::*;
+    /// A user's role in one tenant (`admin` or `viewer`).
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "memberships")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: String,
+        pub role: String,
+        pub created_at: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod api_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "api_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// `None`: an operator token.
+        pub tenant_id: Option<String>,
+        pub name: String,
+        /// `admin`, `viewer` or `operator`.
+        pub role: String,
+        /// Hex SHA-256 of the token; the token itself is shown once and never stored.
+        pub token_hash: String,
+        pub created_by: String,
+        pub created_at: String,
+        pub revoked_at: Option<String>,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod audit {
+    use sea_orm::entity::prelude::*;
+    /// Who did what to which object of a tenant, and when.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_log")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: Option<String>,
+        /// `user:<email>`, `token:<name>` or `cli`.
+        pub actor: String,
+        /// `tenant.create`, `connection.add`, `connection.remove`, `scan.start`, `token.create`,
+        /// `token.revoke`, `member.grant`.
+        pub action: String,
+        pub object: String,
+        pub at: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -2,6 +2,7 @@
 //! snapshots, findings, the outbox. SQLite by default, PostgreSQL with the same code;
 //! migrations run at open. Usable without the job queue (a read-only API links only this).
 
+mod access;
 pub mod crypto;
 pub mod entities;
 
@@ -31,6 +32,9 @@ pub enum StoreError {
     NoTenant(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The change clashes with what is stored (a user that exists, a running scan).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub fn now() -> String {

@@ -52,6 +52,87 @@ pub enum Command {
     /// Manage the master key that seals connection secrets.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Run the HTTP API (and the queue's workers) until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Manage the people who sign in.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens (`Authorization: Bearer aispm_…`).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// The URL people reach this server at (behind a proxy, the proxy's https URL).
+    /// Default: http://<listen address>.
+    #[arg(long, value_parser = parse_public_url)]
+    pub public_url: Option<url::Url>,
+    /// Serve only; run the queue's workers in separate `aispm worker` processes
+    /// (on a shared PostgreSQL database).
+    #[arg(long)]
+    pub no_workers: bool,
+    /// Let tenant admins point connections at plain-http or private addresses (the
+    /// simulators, a lab). Off: only public https endpoints are accepted from the API.
+    #[arg(long)]
+    pub allow_test_endpoints: bool,
+}
+
+fn parse_public_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(format!("{text:?} is not an http(s) URL with a host"));
+    }
+    Ok(url)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a person who signs in with an email and a password (argon2id-hashed).
+    Add {
+        email: String,
+        /// Environment variable holding the password (at least 12 characters).
+        #[arg(long, value_name = "VAR")]
+        password_env: String,
+        /// May create tenants and act in all of them.
+        #[arg(long)]
+        operator: bool,
+    },
+    /// Give a person a role in a tenant (replacing their earlier one there).
+    Grant {
+        email: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token and print it once (only its hash is stored).
+    Create {
+        /// The tenant it acts in; omit with --operator.
+        #[arg(long, required_unless_present = "operator", conflicts_with = "operator")]
+        tenant: Option<String>,
+        #[arg(long, value_enum, default_value_t = RoleArg::Viewer)]
+        role: RoleArg,
+        /// An operator token: creates tenants and acts in every tenant.
+        #[arg(long)]
+        operator: bool,
+        /// What it is for (shown in the token list and the audit log).
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum RoleArg {
+    Admin,
+    Viewer,
 }
 
 #[derive(Subcommand, Debug)]

@@ -2,17 +2,19 @@
 
 mod cli;
 mod demo;
+mod http;
 mod output;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use cli::*;
 use connectors::{m365, servicenow};
-use service::{Caller, Config, EndpointPolicy, FindingFilter, NewConnection, ScanProgress, Service};
+use service::{Caller, Config, EndpointPolicy, FindingFilter, NewConnection, Role, ScanProgress, Service};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn main() -> ExitCode {
@@ -227,7 +229,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 StatusFilter::All => FindingFilter::All,
             };
             let svc = open().await?;
-            let findings = svc.findings(&svc.scope(&Caller::Local, &a.tenant).await?, filter).await?;
+            let findings = svc
+                .findings(&svc.scope(&Caller::Local, &a.tenant).await?, filter)
+                .await?;
             match a.format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&findings)?),
                 Format::Table => print!("{}", output::findings_table(&findings)),
@@ -267,13 +271,148 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(a) => {
+            let mut config = config.clone();
+            if !a.allow_test_endpoints {
+                config.endpoints = EndpointPolicy::PublicHttpsOnly;
+            }
+            serve(Service::open(config).await?, a).await
+        }
+        Command::User(UserCommand::Add {
+            email,
+            password_env,
+            operator,
+        }) => {
+            let password = read_secret(Some(&password_env), None, "password")?;
+            open()
+                .await?
+                .add_user(&Caller::Local, &email, &password, operator)
+                .await?;
+            eprintln!(
+                "added {}{}",
+                email.trim().to_lowercase(),
+                if operator { " (operator)" } else { "" }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Grant { email, tenant, role }) => {
+            let svc = open().await?;
+            let scope = svc.scope(&Caller::Local, &tenant).await?;
+            svc.grant(&scope, &email, role_of(role)).await?;
+            eprintln!(
+                "{} is now {} of tenant {tenant}",
+                email.trim().to_lowercase(),
+                role_of(role).as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create {
+            tenant,
+            role,
+            operator,
+            name,
+        }) => {
+            let svc = open().await?;
+            let created = match (&tenant, operator) {
+                (Some(slug), false) => {
+                    let scope = svc.scope(&Caller::Local, slug).await?;
+                    svc.create_token(&scope, role_of(role), &name).await?
+                }
+                _ => svc.create_operator_token(&Caller::Local, &name).await?,
+            };
+            println!("{}", created.token);
+            eprintln!(
+                "created token {} ({}{}); it is shown only now",
+                created.info.name,
+                created.info.role,
+                tenant.map(|t| format!(" of tenant {t}")).unwrap_or_default()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Report(a) => {
             let svc = open().await?;
-            let (json_path, md_path) = svc.write_report(&svc.scope(&Caller::Local, &a.tenant).await?, &a.out).await?;
+            let (json_path, md_path) = svc
+                .write_report(&svc.scope(&Caller::Local, &a.tenant).await?, &a.out)
+                .await?;
             println!("{}\n{}", json_path.display(), md_path.display());
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn role_of(role: RoleArg) -> Role {
+    match role {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Viewer => Role::Viewer,
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// `aispm serve`: the API and, unless told otherwise, the queue's workers, until a signal.
+/// In-flight requests finish; a running scan stops where it is and resumes from its stored
+/// parts with the next worker.
+async fn serve(svc: Service, a: ServeArgs) -> Result<ExitCode> {
+    let svc = Arc::new(svc);
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", a.listen))?;
+    let addr = listener.local_addr()?;
+    let url = a
+        .public_url
+        .as_ref()
+        .map(|u| u.as_str().trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("http://{addr}"));
+    println!("aispm serving on {url} (listening on {addr})");
+    let _ = std::io::stdout().flush();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = (!a.no_workers).then(|| {
+        let svc = svc.clone();
+        let mut rx = stop_rx.clone();
+        tokio::spawn(async move {
+            svc.run_workers(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await
+        })
+    });
+    let mut rx = stop_rx.clone();
+    let server = http::serve(listener, svc.clone(), async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    });
+    let signal = async {
+        shutdown_signal().await;
+        eprintln!("shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+    };
+    let (served, ()) = tokio::join!(server, signal);
+    served.context("the HTTP server failed")?;
+    if let Some(workers) = workers {
+        workers.await.map_err(|e| anyhow!("worker task: {e}"))??;
+    }
+    eprintln!("stopped");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One line per change: every scan's state, and why a running one waits.

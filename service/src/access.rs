@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use store::entities::{api_token, audit, tenant};
 
 /// A role in a tenant. Ordered: an admin may do what a viewer may.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads findings, inventory, agents and scans.
@@ -100,7 +102,7 @@ impl TenantScope {
 }
 
 /// A token as listed (never the token itself).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     pub id: String,
     pub name: String,
@@ -131,7 +133,7 @@ pub struct NewToken {
 }
 
 /// An audit log entry.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct AuditEntry {
     pub at: String,
     pub actor: String,
@@ -257,7 +259,10 @@ impl Service {
                 "the password must have at least {MIN_PASSWORD} characters"
             )));
         }
-        let user = self.store().add_user(&email, &hash_password(password)?, operator).await?;
+        let user = self
+            .store()
+            .add_user(&email, &hash_password(password)?, operator)
+            .await?;
         self.store().audit(None, &caller.actor(), "user.add", &email).await?;
         Ok(user.id)
     }
@@ -271,7 +276,9 @@ impl Service {
             .user_by_email(&email)
             .await?
             .ok_or_else(|| ServiceError::Invalid(format!("no user {email} (add one with `aispm user add`)")))?;
-        self.store().set_membership(&user.id, &scope.tenant.id, role.as_str()).await?;
+        self.store()
+            .set_membership(&user.id, &scope.tenant.id, role.as_str())
+            .await?;
         self.store()
             .audit(
                 Some(&scope.tenant.id),
@@ -310,10 +317,21 @@ impl Service {
         let name = token_name(name)?;
         let model = self
             .store()
-            .add_token(Some(&scope.tenant.id), &name, role.as_str(), &token_hash(&token), &scope.actor)
+            .add_token(
+                Some(&scope.tenant.id),
+                &name,
+                role.as_str(),
+                &token_hash(&token),
+                &scope.actor,
+            )
             .await?;
         self.store()
-            .audit(Some(&scope.tenant.id), &scope.actor, "token.create", &format!("{name} ({})", role.as_str()))
+            .audit(
+                Some(&scope.tenant.id),
+                &scope.actor,
+                "token.create",
+                &format!("{name} ({})", role.as_str()),
+            )
             .await?;
         Ok(NewToken {
             info: model.into(),
@@ -324,7 +342,9 @@ impl Service {
     /// Creates an operator token (creates tenants, acts in all of them): operators only.
     pub async fn create_operator_token(&self, caller: &Caller, name: &str) -> Result<NewToken> {
         if !caller.is_operator() {
-            return Err(ServiceError::Forbidden("only an operator creates operator tokens".into()));
+            return Err(ServiceError::Forbidden(
+                "only an operator creates operator tokens".into(),
+            ));
         }
         let token = new_token_text();
         let name = token_name(name)?;
@@ -332,7 +352,9 @@ impl Service {
             .store()
             .add_token(None, &name, "operator", &token_hash(&token), &caller.actor())
             .await?;
-        self.store().audit(None, &caller.actor(), "token.create", &format!("{name} (operator)")).await?;
+        self.store()
+            .audit(None, &caller.actor(), "token.create", &format!("{name} (operator)"))
+            .await?;
         Ok(NewToken {
             info: model.into(),
             token,
@@ -341,7 +363,13 @@ impl Service {
 
     pub async fn tokens(&self, scope: &TenantScope) -> Result<Vec<TokenInfo>> {
         scope.require(Role::Admin)?;
-        Ok(self.store().tokens(&scope.tenant.id).await?.into_iter().map(Into::into).collect())
+        Ok(self
+            .store()
+            .tokens(&scope.tenant.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     pub async fn revoke_token(&self, scope: &TenantScope, id: &str) -> Result<()> {
@@ -349,7 +377,9 @@ impl Service {
         if !self.store().revoke_token(&scope.tenant.id, id).await? {
             return Err(ServiceError::NotFound(format!("no token {id:?}")));
         }
-        self.store().audit(Some(&scope.tenant.id), &scope.actor, "token.revoke", id).await?;
+        self.store()
+            .audit(Some(&scope.tenant.id), &scope.actor, "token.revoke", id)
+            .await?;
         Ok(())
     }
 
@@ -388,7 +418,10 @@ impl Service {
     }
 
     pub(crate) async fn record(&self, scope: &TenantScope, action: &str, object: &str) -> Result<()> {
-        Ok(self.store().audit(Some(&scope.tenant.id), &scope.actor, action, object).await?)
+        Ok(self
+            .store()
+            .audit(Some(&scope.tenant.id), &scope.actor, action, object)
+            .await?)
     }
 }
 

@@ -10,7 +10,7 @@ pub mod report;
 mod scans;
 
 pub use access::{AuditEntry, Caller, NewToken, Role, TenantScope, TokenInfo, MIN_PASSWORD};
-pub use queries::{AgentView, FindingQuery, Page, ScanView};
+pub use queries::{AgentSummary, AgentView, FindingQuery, Page, ScanView, MAX_PAGE};
 
 pub use endpoints::EndpointPolicy;
 pub use engine::{RuleError, RuleSet};
@@ -203,7 +203,6 @@ impl Service {
         Ok(self.store().add_tenant(&slug).await?)
     }
 
-
     // ---- connections
 
     /// Checks the endpoints, verifies the credentials with the vendor, then stores the
@@ -246,8 +245,12 @@ impl Service {
         self.store()
             .add_connection(&id, &tenant.id, &new.provider, &new.label, &new.settings, sealed)
             .await?;
-        self.record(scope, "connection.add", &format!("{} {} ({id})", new.provider, new.label))
-            .await?;
+        self.record(
+            scope,
+            "connection.add",
+            &format!("{} {} ({id})", new.provider, new.label),
+        )
+        .await?;
         Ok(id)
     }
 
@@ -322,7 +325,9 @@ impl Service {
     /// re-sealing transaction commits, so an interruption loses nothing: run it again.
     pub async fn rotate_key(&self, caller: &Caller, new_key: Option<&str>) -> Result<KeyRotation> {
         if !caller.is_operator() {
-            return Err(ServiceError::Forbidden("only an operator rotates the master key".into()));
+            return Err(ServiceError::Forbidden(
+                "only an operator rotates the master key".into(),
+            ));
         }
         let old_key_id = self.rt.secrets.key_id().to_string();
         if self.config.master_key.is_some() || new_key.is_some() {

@@ -6,14 +6,15 @@ use schemas::{Agent, Coverage, DataStore, Finding, FindingStatus, Principal, Too
 use serde::Serialize;
 
 /// One page of a list and the cursor of the next (`None`: this was the last).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}Page")]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
 /// Where a scan is, and once it completed, what it could and could not read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ScanView {
     pub id: String,
     pub connection_id: String,
@@ -28,6 +29,21 @@ pub struct ScanView {
     pub note: Option<String>,
     /// Per vendor resource, once the scan completed.
     pub coverage: Vec<Coverage>,
+}
+
+/// An agent in a list.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct AgentSummary {
+    pub connection_id: String,
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub active: bool,
+    pub autonomy: String,
+    /// How many principals may invoke it.
+    pub audience: usize,
+    pub tools: usize,
+    pub knowledge: usize,
 }
 
 /// Which findings: every field optional; `status` defaults to open.
@@ -49,7 +65,7 @@ pub const MAX_PAGE: usize = 500;
 
 /// An agent and its reach: who may invoke it, whom it runs as, what its tools and knowledge
 /// are, and the findings about it or passing through it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AgentView {
     pub connection_id: String,
     pub provider: String,
@@ -59,6 +75,22 @@ pub struct AgentView {
     pub tools: Vec<Tool>,
     pub knowledge: Vec<DataStore>,
     pub findings: Vec<Finding>,
+}
+
+fn scan_view(scan: store::entities::scan::Model, coverage: Vec<Coverage>) -> ScanView {
+    ScanView {
+        id: scan.id,
+        connection_id: scan.connection_id,
+        status: scan.status.as_str().into(),
+        created_at: scan.created_at,
+        finished_at: scan.finished_at,
+        resources_done: scan.resources_done,
+        resources_total: scan.resources_total,
+        requests: scan.requests,
+        throttled: scan.throttled,
+        note: scan.error,
+        coverage,
+    }
 }
 
 fn framework_matches(f: &Finding, wanted: &str) -> bool {
@@ -84,6 +116,15 @@ fn framework_matches(f: &Finding, wanted: &str) -> bool {
 }
 
 impl Service {
+    /// The tenant's newest scans (without coverage), at most `limit`.
+    pub async fn recent_scans(&self, scope: &TenantScope, limit: usize) -> Result<Vec<ScanView>> {
+        let scans = self
+            .store()
+            .recent_scans(&scope.tenant.id, limit.clamp(1, MAX_PAGE) as u64)
+            .await?;
+        Ok(scans.into_iter().map(|s| scan_view(s, Vec::new())).collect())
+    }
+
     pub async fn scan(&self, scope: &TenantScope, id: &str) -> Result<ScanView> {
         let not_found = || ServiceError::NotFound(format!("no scan {id:?}"));
         let scan = self
@@ -98,19 +139,7 @@ impl Service {
             .await?
             .map(|inv| inv.coverage)
             .unwrap_or_default();
-        Ok(ScanView {
-            id: scan.id,
-            connection_id: scan.connection_id,
-            status: scan.status.as_str().into(),
-            created_at: scan.created_at,
-            finished_at: scan.finished_at,
-            resources_done: scan.resources_done,
-            resources_total: scan.resources_total,
-            requests: scan.requests,
-            throttled: scan.throttled,
-            note: scan.error,
-            coverage,
-        })
+        Ok(scan_view(scan, coverage))
     }
 
     /// Findings in report order, filtered, one page from `cursor` (the fingerprint the last
@@ -143,11 +172,13 @@ impl Service {
             .collect();
         let start = match &q.cursor {
             None => 0,
-            Some(c) => {
-                selected.iter().position(|f| &f.fingerprint == c).map(|i| i + 1).ok_or_else(|| {
+            Some(c) => selected
+                .iter()
+                .position(|f| &f.fingerprint == c)
+                .map(|i| i + 1)
+                .ok_or_else(|| {
                     ServiceError::Invalid("the cursor is no longer valid (the findings changed): start again".into())
-                })?
-            }
+                })?,
         };
         let limit = q.limit.clamp(1, MAX_PAGE);
         let items: Vec<Finding> = selected.iter().skip(start).take(limit).cloned().collect();
@@ -178,6 +209,48 @@ impl Service {
             .collect())
     }
 
+    /// A page of the tenant's agents (cursor: `connection_id/agent_id` of the last one).
+    pub async fn agent_page(
+        &self,
+        scope: &TenantScope,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AgentSummary>> {
+        let all: Vec<AgentSummary> = self
+            .agents(scope)
+            .await?
+            .into_iter()
+            .map(|(connection_id, a)| AgentSummary {
+                connection_id,
+                id: a.id,
+                kind: a.kind,
+                name: a.name,
+                active: a.active,
+                autonomy: serde_json::to_value(a.autonomy)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                audience: a.audience.len(),
+                tools: a.tools.len(),
+                knowledge: a.knowledge.len(),
+            })
+            .collect();
+        let key = |a: &AgentSummary| format!("{}/{}", a.connection_id, a.id);
+        let start = match cursor {
+            None => 0,
+            Some(c) => all
+                .iter()
+                .position(|a| key(a) == c)
+                .map(|i| i + 1)
+                .ok_or_else(|| ServiceError::Invalid("the cursor is no longer valid: start again".into()))?,
+        };
+        let items: Vec<AgentSummary> = all.iter().skip(start).take(limit.clamp(1, MAX_PAGE)).cloned().collect();
+        let next_cursor = (start + items.len() < all.len())
+            .then(|| items.last().map(key))
+            .flatten();
+        Ok(Page { items, next_cursor })
+    }
+
     /// One agent and its reach; `connection` picks among connections that share agent ids
     /// (a production instance and its clone).
     pub async fn agent(&self, scope: &TenantScope, id: &str, connection: Option<&str>) -> Result<AgentView> {
@@ -194,9 +267,7 @@ impl Service {
             .await?
             .into_iter()
             .filter(|f| f.resource.connection_id == inv.connection_id)
-            .filter(|f| {
-                f.resource.id == id || f.path.as_ref().is_some_and(|p| p.nodes.iter().any(|n| n.id == id))
-            })
+            .filter(|f| f.resource.id == id || f.path.as_ref().is_some_and(|p| p.nodes.iter().any(|n| n.id == id)))
             .filter(|f| f.status == FindingStatus::Open)
             .collect();
         Ok(AgentView {

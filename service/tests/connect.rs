@@ -93,7 +93,11 @@ async fn a_scope_is_the_one_door_to_a_tenant() {
     // A viewer token of acme: reads acme, cannot change it, and globex does not exist for it.
     let viewer = svc.create_token(&acme, Role::Viewer, "dashboard").await.unwrap();
     assert!(viewer.token.starts_with("aispm_"));
-    let caller = svc.authenticate_token(&viewer.token).await.unwrap().expect("a live token");
+    let caller = svc
+        .authenticate_token(&viewer.token)
+        .await
+        .unwrap()
+        .expect("a live token");
     let scope = svc.scope(&caller, "acme").await.unwrap();
     assert_eq!(scope.role, Role::Viewer);
     assert!(matches!(
@@ -101,7 +105,10 @@ async fn a_scope_is_the_one_door_to_a_tenant() {
         Err(ServiceError::Forbidden(_))
     ));
     assert!(matches!(svc.start_scan(&scope).await, Err(ServiceError::Forbidden(_))));
-    assert!(matches!(svc.scope(&caller, "globex").await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(
+        svc.scope(&caller, "globex").await,
+        Err(ServiceError::NotFound(_))
+    ));
     // A tenant that does not exist reads the same as one that is not yours.
     let missing = svc.scope(&caller, "nope").await.unwrap_err().to_string();
     let foreign = svc.scope(&caller, "globex").await.unwrap_err().to_string();
@@ -120,7 +127,11 @@ async fn a_scope_is_the_one_door_to_a_tenant() {
         .await
         .unwrap()
         .expect("signs in");
-    assert!(svc.sign_in("ana@globex.example", "wrong password!").await.unwrap().is_none());
+    assert!(svc
+        .sign_in("ana@globex.example", "wrong password!")
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(svc.scope(&ana, "globex").await.unwrap().role, Role::Admin);
     assert!(matches!(svc.scope(&ana, "acme").await, Err(ServiceError::NotFound(_))));
     svc.revoke_token(&acme, &viewer.info.id).await.unwrap();
@@ -130,6 +141,8 @@ async fn a_scope_is_the_one_door_to_a_tenant() {
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["token.revoke", "token.create", "tenant.create"]);
     let log = svc.audit_log(&globex, None, 50).await.unwrap();
-    assert!(log.iter().any(|e| e.action == "member.grant" && e.object == "ana@globex.example as admin"));
+    assert!(log
+        .iter()
+        .any(|e| e.action == "member.grant" && e.object == "ana@globex.example as admin"));
     assert!(!log.iter().any(|e| e.action.starts_with("token.")));
 }

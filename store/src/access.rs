@@ -124,7 +124,13 @@ impl Store {
 
     // ---- audit log
 
-    pub async fn audit(&self, tenant_id: Option<&str>, actor: &str, action: &str, object: &str) -> Result<(), StoreError> {
+    pub async fn audit(
+        &self,
+        tenant_id: Option<&str>,
+        actor: &str,
+        action: &str,
+        object: &str,
+    ) -> Result<(), StoreError> {
         audit::ActiveModel {
             id: Set(new_id()),
             tenant_id: Set(tenant_id.map(str::to_string)),
@@ -139,7 +145,12 @@ impl Store {
     }
 
     /// The tenant's newest audit entries, at most `limit`, older than `before` when given.
-    pub async fn audit_log(&self, tenant_id: &str, before: Option<&str>, limit: u64) -> Result<Vec<audit::Model>, StoreError> {
+    pub async fn audit_log(
+        &self,
+        tenant_id: &str,
+        before: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<audit::Model>, StoreError> {
         let mut query = audit::Entity::find().filter(audit::Column::TenantId.eq(tenant_id));
         if let Some(before) = before {
             query = query.filter(audit::Column::At.lt(before));
@@ -153,6 +164,16 @@ impl Store {
     }
 
     // ---- scans, as the API shows them
+
+    /// The tenant's newest scans, at most `limit`.
+    pub async fn recent_scans(&self, tenant_id: &str, limit: u64) -> Result<Vec<scan::Model>, StoreError> {
+        Ok(scan::Entity::find()
+            .filter(scan::Column::TenantId.eq(tenant_id))
+            .order_by_desc(scan::Column::CreatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
 
     pub async fn find_scan(&self, id: &str) -> Result<Option<scan::Model>, StoreError> {
         Ok(scan::Entity::find_by_id(id.to_string()).one(&self.db).await?)

@@ -1,0 +1,498 @@
+//! End-to-end: `aispm serve` as a separate process, driven over HTTP with API tokens, on
+//! SQLite and (when AISPM_TEST_POSTGRES_URL names a server) PostgreSQL. Tenant isolation is
+//! checked on every route that takes a tenant or an object id.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Env {
+    dir: PathBuf,
+    database_url: Option<String>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Env {
+    fn new(tag: &str, database_url: Option<String>) -> Env {
+        let dir = std::env::temp_dir().join(format!("aispm-api-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Env { dir, database_url }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aispm"));
+        c.args(args)
+            .env("AISPM_DATA_DIR", self.dir.join("data"))
+            .env_remove("AISPM_MASTER_KEY")
+            .kill_on_drop(true);
+        match &self.database_url {
+            Some(url) => c.env("AISPM_DATABASE_URL", url),
+            None => c.env_remove("AISPM_DATABASE_URL"),
+        };
+        c
+    }
+
+    async fn run(&self, args: &[&str]) -> String {
+        let out = self.cmd(args).output().await.unwrap();
+        assert!(
+            out.status.success(),
+            "aispm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Starts `aispm serve` on a free port; returns the process and its URL.
+    async fn serve(&self) -> (Child, String) {
+        let mut child = self
+            .cmd(&["serve", "--listen", "127.0.0.1:0", "--allow-test-endpoints"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("serve prints its URL")
+            .unwrap()
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL in the first line")
+            .to_string();
+        (child, url)
+    }
+}
+
+struct Api {
+    client: Client,
+    url: String,
+}
+
+impl Api {
+    async fn call(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        self.call(token, Method::GET, path, None).await
+    }
+}
+
+fn finding_schema() -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/json/finding.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+async fn the_api_end_to_end(e: &Env) {
+    let sim = sandbox::servicenow::simulated_connection("risky").await.unwrap();
+    let secret = sim.secrets["client_secret"].clone();
+    e.run(&["tenant", "add", "acme"]).await;
+    e.run(&["tenant", "add", "globex"]).await;
+    let admin = e
+        .run(&["token", "create", "--tenant", "acme", "--role", "admin", "--name", "ci"])
+        .await;
+    let viewer = e
+        .run(&["token", "create", "--tenant", "acme", "--role", "viewer"])
+        .await;
+    let other = e
+        .run(&["token", "create", "--tenant", "globex", "--role", "admin"])
+        .await;
+    let operator = e.run(&["token", "create", "--operator", "--name", "ops"]).await;
+    assert!(admin.starts_with("aispm_") && admin != viewer);
+    let (mut server, url) = e.serve().await;
+    let api = Api {
+        client: Client::new(),
+        url,
+    };
+    let mut bodies = String::new();
+
+    // Connect ServiceNow through the API; the secret is taken, verified, and never returned.
+    let mut settings = sim.settings.clone();
+    settings["max_rps"] = json!(200.0);
+    let body = json!({"provider": "servicenow", "settings": settings, "secrets": {"client_secret": secret}});
+    let (status, created) = api
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/tenants/acme/connections",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let connection = created["id"].as_str().unwrap().to_string();
+    let mut wrong = body.clone();
+    wrong["secrets"]["client_secret"] = json!("not-the-secret");
+    let (status, err) = api
+        .call(&admin, Method::POST, "/api/v1/tenants/acme/connections", Some(wrong))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["code"], "connect_failed");
+    let (_, list) = api.get(&admin, "/api/v1/tenants/acme/connections").await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "a refused connection is not stored");
+    assert!(list[0].get("secrets").is_none());
+    bodies += &list.to_string();
+
+    // Scan through the queue of the serving process, and follow it.
+    let (status, started) = api.call(&admin, Method::POST, "/api/v1/tenants/acme/scans", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let scan = started["scans"][0]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let view = loop {
+        let (status, view) = api.get(&viewer, &format!("/api/v1/tenants/acme/scans/{scan}")).await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        if view["status"] == "completed" || view["status"] == "failed" {
+            break view;
+        }
+        assert!(Instant::now() < deadline, "the scan finishes: {view}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(view["status"], "completed", "{view}");
+    assert_eq!(view["resources_done"], view["resources_total"]);
+    assert!(view["requests"].as_i64().unwrap() > 10);
+    assert!(!view["coverage"].as_array().unwrap().is_empty());
+
+    // Findings appear once the evaluation ran; page through them by cursor.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut all = Vec::new();
+    while all.is_empty() {
+        let mut cursor: Option<String> = None;
+        all.clear();
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/api/v1/tenants/acme/findings?limit=7&cursor={c}"),
+                None => "/api/v1/tenants/acme/findings?limit=7".into(),
+            };
+            let (status, page) = api.get(&viewer, &path).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert!(page["items"].as_array().unwrap().len() <= 7);
+            all.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert!(Instant::now() < deadline, "findings appear after the scan");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(all.len() > 20, "{}", all.len());
+    let fingerprints: std::collections::BTreeSet<&str> =
+        all.iter().map(|f| f["fingerprint"].as_str().unwrap()).collect();
+    assert_eq!(fingerprints.len(), all.len(), "no finding twice across pages");
+    let errors: Vec<String> = finding_schema()
+        .iter_errors(&Value::Array(all.clone()))
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let (_, critical) = api
+        .get(&viewer, "/api/v1/tenants/acme/findings?severity=critical&limit=500")
+        .await;
+    let critical = critical["items"].as_array().unwrap();
+    assert!(!critical.is_empty() && critical.iter().all(|f| f["severity"] == "critical"));
+    let (_, by_framework) = api
+        .get(&viewer, "/api/v1/tenants/acme/findings?framework=LLM06&limit=500")
+        .await;
+    assert!(by_framework["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["frameworks"]["owasp_llm_2025"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "LLM06")));
+    let (status, err) = api.get(&viewer, "/api/v1/tenants/acme/findings?severity=huge").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"]["message"].as_str().unwrap().contains("severity"));
+    let fingerprint = all[0]["fingerprint"].as_str().unwrap().to_string();
+    let (status, one) = api
+        .get(&viewer, &format!("/api/v1/tenants/acme/findings/{fingerprint}"))
+        .await;
+    assert_eq!((status, &one["fingerprint"]), (StatusCode::OK, &json!(fingerprint)));
+
+    // Agents with their reach.
+    let (_, agents) = api.get(&viewer, "/api/v1/tenants/acme/agents?limit=500").await;
+    let agents = agents["items"].as_array().unwrap().clone();
+    let ops = agents.iter().find(|a| a["name"] == "Record Operations Agent").unwrap();
+    let agent_id = ops["id"].as_str().unwrap().to_string();
+    let (status, reach) = api
+        .get(&viewer, &format!("/api/v1/tenants/acme/agents/{agent_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reach}");
+    assert_eq!(reach["agent"]["name"], "Record Operations Agent");
+    assert!(reach["runs_as"]["name"].as_str().is_some(), "{}", reach["runs_as"]);
+    assert!(!reach["tools"].as_array().unwrap().is_empty());
+    assert!(!reach["findings"].as_array().unwrap().is_empty());
+    let (status, inventory) = api.get(&viewer, "/api/v1/tenants/acme/inventory").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(inventory[0]["provider"], "servicenow");
+    bodies += &all.iter().map(Value::to_string).collect::<String>();
+    bodies += &inventory.to_string();
+    bodies += &reach.to_string();
+
+    // Roles: a viewer reads but does not change; a tenant admin does not create tenants.
+    for (method, path) in [
+        (Method::POST, "/api/v1/tenants/acme/scans".to_string()),
+        (Method::DELETE, format!("/api/v1/tenants/acme/connections/{connection}")),
+        (Method::GET, "/api/v1/tenants/acme/tokens".to_string()),
+        (Method::GET, "/api/v1/tenants/acme/audit".to_string()),
+    ] {
+        let (status, err) = api.call(&viewer, method.clone(), &path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "viewer {method} {path}: {err}");
+    }
+    let (status, _) = api
+        .call(
+            &viewer,
+            Method::POST,
+            "/api/v1/tenants/acme/connections",
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = api
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/tenants",
+            Some(json!({"slug": "initech"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, t) = api
+        .call(
+            &operator,
+            Method::POST,
+            "/api/v1/tenants",
+            Some(json!({"slug": "initech"})),
+        )
+        .await;
+    assert_eq!((status, &t["slug"]), (StatusCode::CREATED, &json!("initech")));
+
+    // Isolation: globex's admin sees nothing of acme, by acme's slug or by acme's ids under
+    // its own slug, and the answer is the one for something that does not exist.
+    let (_, tokens) = api.get(&admin, "/api/v1/tenants/acme/tokens").await;
+    let token_id = tokens[0]["id"].as_str().unwrap().to_string();
+    let mut routes: Vec<(Method, String, Option<Value>)> = Vec::new();
+    for tenant in ["acme", "globex"] {
+        let base = format!("/api/v1/tenants/{tenant}");
+        routes.extend([
+            (Method::GET, format!("{base}/scans/{scan}"), None),
+            (Method::GET, format!("{base}/findings/{fingerprint}"), None),
+            (Method::GET, format!("{base}/agents/{agent_id}"), None),
+            (Method::DELETE, format!("{base}/connections/{connection}"), None),
+            (Method::DELETE, format!("{base}/tokens/{token_id}"), None),
+        ]);
+    }
+    for path in [
+        "connections",
+        "scans",
+        "findings",
+        "inventory",
+        "agents",
+        "tokens",
+        "audit",
+    ] {
+        routes.push((Method::GET, format!("/api/v1/tenants/acme/{path}"), None));
+    }
+    routes.push((Method::POST, "/api/v1/tenants/acme/scans".into(), None));
+    routes.push((
+        Method::POST,
+        "/api/v1/tenants/acme/connections".into(),
+        Some(body.clone()),
+    ));
+    routes.push((
+        Method::POST,
+        "/api/v1/tenants/acme/tokens".into(),
+        Some(json!({"role": "admin", "name": "x"})),
+    ));
+    for (method, path, body) in routes {
+        let (status, err) = api.call(&other, method.clone(), &path, body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "globex {method} {path}: {err}");
+        assert_eq!(err["error"]["code"], "not_found", "{path}");
+        bodies += &err.to_string();
+    }
+    let (_, theirs) = api.get(&other, "/api/v1/tenants").await;
+    assert_eq!(theirs.as_array().unwrap().len(), 1);
+    assert_eq!(theirs[0]["slug"], "globex");
+    let (_, missing) = api.get(&other, "/api/v1/tenants/nope/findings").await;
+    let (_, foreign) = api.get(&other, "/api/v1/tenants/acme/findings").await;
+    assert_eq!(
+        missing["error"]["message"].as_str().unwrap().replace("nope", "X"),
+        foreign["error"]["message"].as_str().unwrap().replace("acme", "X")
+    );
+
+    // Tokens over the API: created once, listed without the token, revoked.
+    let (status, made) = api
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/tenants/acme/tokens",
+            Some(json!({"role": "viewer", "name": "grafana"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let grafana = made["token"].as_str().unwrap().to_string();
+    let (status, _) = api.get(&grafana, "/api/v1/tenants/acme/findings").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, tokens) = api.get(&admin, "/api/v1/tenants/acme/tokens").await;
+    assert!(!tokens.to_string().contains(&grafana[6..]));
+    let (status, _) = api
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!("/api/v1/tenants/acme/tokens/{}", made["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, err) = api.get(&grafana, "/api/v1/tenants/acme/findings").await;
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("unauthenticated"))
+    );
+
+    // The audit log says who did what.
+    let (_, log) = api.get(&admin, "/api/v1/tenants/acme/audit").await;
+    let entries: Vec<(String, String)> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (actor, action) in [
+        ("token:ci", "connection.add"),
+        ("token:ci", "scan.start"),
+        ("token:ci", "token.create"),
+        ("token:ci", "token.revoke"),
+        ("cli", "tenant.create"),
+    ] {
+        assert!(
+            entries.contains(&(actor.into(), action.into())),
+            "{actor} {action} in {entries:?}"
+        );
+    }
+
+    // Hostile bodies get the error shape; no route is a JSON 404 too.
+    let huge = json!({"provider": "servicenow", "settings": {"x": "a".repeat(300 * 1024)}});
+    let (status, err) = api
+        .call(&admin, Method::POST, "/api/v1/tenants/acme/connections", Some(huge))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{err}");
+    assert_eq!(err["error"]["code"], "invalid_body");
+    let (status, err) = api
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/tenants/acme/connections",
+            Some(json!({"provider": 3})),
+        )
+        .await;
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("invalid_body"))
+    );
+    let (status, err) = api.get(&admin, "/api/v2/anything").await;
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (StatusCode::NOT_FOUND, &json!("no_route"))
+    );
+
+    // Every documented operation is routed (none answers "no route" or a wrong method).
+    let (_, doc) = api.get(&operator, "/api/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, _) in item.as_object().unwrap() {
+            operations += 1;
+            let concrete = path.replace("{slug}", "initech").replace(['{', '}'], "");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let (status, answer) = api.call(&operator, method.clone(), &concrete, Some(json!({}))).await;
+            assert_ne!(answer["error"]["code"], "no_route", "{method} {path}");
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
+    }
+    assert!(operations >= 17, "{operations}");
+    let finding_ref = &doc["paths"]["/api/v1/tenants/{slug}/findings/{fingerprint}"]["get"]["responses"]["200"];
+    assert_eq!(
+        finding_ref["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Finding"
+    );
+    assert!(doc["components"]["schemas"]["Finding"]["properties"]["fingerprint"].is_object());
+
+    // No secret or token in anything the API answered.
+    for needle in [secret.as_str(), &admin[6..], &viewer[6..], &other[6..], &operator[6..]] {
+        assert!(!bodies.contains(needle), "an answer held a secret");
+    }
+
+    // SIGTERM: the process stops cleanly.
+    let pid = server.id().unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), server.wait())
+        .await
+        .expect("serve stops after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_on_sqlite() {
+    the_api_end_to_end(&Env::new("sqlite", None)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_on_postgres() {
+    let Ok(server) = std::env::var("AISPM_TEST_POSTGRES_URL") else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: AISPM_TEST_POSTGRES_URL is not set, so the PostgreSQL API test did not run"
+        );
+        return;
+    };
+    use sea_orm::{ConnectionTrait, Database};
+    let server = server.trim_end_matches('/').to_string();
+    let name = format!("aispm_api_{}", std::process::id());
+    let admin = Database::connect(format!("{server}/postgres")).await.unwrap();
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    the_api_end_to_end(&Env::new("pg", Some(format!("{server}/{name}")))).await;
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+}

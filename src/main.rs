@@ -398,7 +398,7 @@ async fn serve(svc: Service, a: ServeArgs) -> Result<ExitCode> {
         })
     });
     let mut rx = stop_rx.clone();
-    let server = http::serve(listener, svc.clone(), async move {
+    let server = http::serve(listener, svc.clone(), &url, async move {
         let _ = rx.wait_for(|stop| *stop).await;
     });
     let signal = async {

@@ -496,3 +496,167 @@ async fn the_api_on_postgres() {
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await;
 }
+
+/// The `name=value` of a `Set-Cookie` answer header, and the whole header.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| (v.split(';').next().unwrap().to_string(), v.to_string()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_keep_sessions_forms_and_sign_in_attempts_in_check() {
+    let e = Env::new("pages", None);
+    e.run(&["tenant", "add", "acme"]).await;
+    let out = e
+        .cmd(&["user", "add", "ana@acme.example", "--password-env", "PW"])
+        .env("PW", "correct horse battery")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    e.run(&[
+        "user",
+        "grant",
+        "ana@acme.example",
+        "--tenant",
+        "acme",
+        "--role",
+        "admin",
+    ])
+    .await;
+    let admin = e.run(&["token", "create", "--tenant", "acme", "--role", "admin"]).await;
+    let (_server, url) = e.serve().await;
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // A user's text is escaped on every page it appears on.
+    let api = Api {
+        client: http.clone(),
+        url: url.clone(),
+    };
+    let (status, _) = api
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/tenants/acme/tokens",
+            Some(json!({"role": "viewer", "name": "<script>alert(1)</script>"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Pages need a session.
+    let r = http.get(format!("{url}/t/acme")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login");
+
+    let sign_in = |password: &'static str| {
+        let http = http.clone();
+        let url = url.clone();
+        async move {
+            let form = http.get(format!("{url}/login")).send().await.unwrap();
+            let (login_cookie, _) = set_cookie(&form, "aispm_login").expect("a sign-in form cookie");
+            let html = form.text().await.unwrap();
+            let csrf = html
+                .split("name=\"csrf\" value=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_string();
+            http.post(format!("{url}/login"))
+                .header("cookie", login_cookie)
+                .form(&[("email", "ana@acme.example"), ("password", password), ("csrf", &csrf)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // A sign-in without the form's cookie is refused.
+    let r = http
+        .post(format!("{url}/login"))
+        .form(&[
+            ("email", "ana@acme.example"),
+            ("password", "correct horse battery"),
+            ("csrf", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&r, "aispm_session").is_none());
+    assert!(r.text().await.unwrap().contains("expired"));
+
+    let ok = sign_in("correct horse battery").await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    let (session, header) = set_cookie(&ok, "aispm_session").expect("a session cookie");
+    assert!(
+        header.contains("HttpOnly") && header.contains("SameSite=Lax"),
+        "{header}"
+    );
+    assert!(!header.contains("Secure"), "plain-http loopback: not Secure ({header})");
+    let page = http
+        .get(format!("{url}/t/acme/tokens"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'")
+    );
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script>alert"), "escaped");
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{}", html.lines().filter(|l| l.contains("alert")).collect::<Vec<_>>().join("\n"));
+
+    // A state-changing form without the session's token is refused and changes nothing.
+    let r = http
+        .post(format!("{url}/t/acme/tokens"))
+        .header("cookie", &session)
+        .form(&[("name", "sneaky"), ("role", "admin")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, tokens) = api.get(&admin, "/api/v1/tenants/acme/tokens").await;
+    assert!(!tokens.to_string().contains("sneaky"));
+
+    // Signing out ends the session in the database: the old cookie no longer works.
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{url}/logout"))
+        .header("cookie", &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = http
+        .get(format!("{url}/t/acme"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "signed out");
+
+    // Failed sign-ins are limited: after five, even the right password waits.
+    for _ in 0..5 {
+        assert_eq!(sign_in("wrong password!!").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = sign_in("correct horse battery").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(set_cookie(&locked, "aispm_session").is_none());
+}

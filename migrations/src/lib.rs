@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_outbox_and_evaluation_seq;
 mod m0003_users_tokens_audit;
+mod m0004_sessions;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_outbox_and_evaluation_seq::Migration),
             Box::new(m0003_users_tokens_audit::Migration),
+            Box::new(m0004_sessions::Migration),
         ]
     }
 }

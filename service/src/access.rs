@@ -154,6 +154,27 @@ impl From<audit::Model> for AuditEntry {
 
 const TOKEN_PREFIX: &str = "aispm_";
 
+/// How long a web session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// A new web session: the cookie's value and the form token.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// An unguessable value for a form's double-submit check (the sign-in form).
+pub fn new_form_token() -> String {
+    random_text(18)
+}
+
+fn random_text(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
 /// Tokens carry 256 random bits, so a fast hash is enough to store them (unlike passwords).
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -308,6 +329,49 @@ impl Service {
         }
     }
 
+    // ---- web sessions
+
+    /// Starts a web session for a signed-in person: the cookie value (only its hash is
+    /// stored) and the session's form token. Sessions last [`SESSION_HOURS`].
+    pub async fn start_session(&self, caller: &Caller) -> Result<WebSession> {
+        let Caller::User { id, .. } = caller else {
+            return Err(ServiceError::Invalid("only a person has a web session".into()));
+        };
+        let cookie = random_text(32);
+        let csrf = random_text(24);
+        let expires = (chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.store()
+            .add_session(&token_hash(&cookie), id, &csrf, &expires)
+            .await?;
+        Ok(WebSession { cookie, csrf })
+    }
+
+    /// The person and form token of a live session cookie.
+    pub async fn session(&self, cookie: &str) -> Result<Option<(Caller, String)>> {
+        if cookie.is_empty() || cookie.len() > 100 {
+            return Ok(None);
+        }
+        let Some(session) = self.store().live_session(&token_hash(cookie), &store::now()).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.store().user(&session.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            Caller::User {
+                id: user.id,
+                email: user.email,
+                operator: user.operator,
+            },
+            session.csrf,
+        )))
+    }
+
+    pub async fn end_session(&self, cookie: &str) -> Result<()> {
+        Ok(self.store().end_session(&token_hash(cookie), &store::now()).await?)
+    }
+
     // ---- API tokens
 
     /// Creates a token with `role` in the scope's tenant; the text is returned once.
@@ -426,12 +490,7 @@ impl Service {
 }
 
 fn new_token_text() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("{TOKEN_PREFIX}{}", random_text(32))
 }
 
 fn token_name(name: &str) -> Result<String> {

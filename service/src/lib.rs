@@ -9,7 +9,9 @@ mod queries;
 pub mod report;
 mod scans;
 
-pub use access::{AuditEntry, Caller, NewToken, Role, TenantScope, TokenInfo, MIN_PASSWORD};
+pub use access::{
+    new_form_token, AuditEntry, Caller, NewToken, Role, TenantScope, TokenInfo, WebSession, MIN_PASSWORD, SESSION_HOURS,
+};
 pub use queries::{AgentSummary, AgentView, FindingQuery, Page, ScanView, MAX_PAGE};
 
 pub use endpoints::EndpointPolicy;
@@ -293,6 +295,13 @@ impl Service {
 
     pub async fn latest_evaluation(&self, scope: &TenantScope) -> Result<Option<EvaluationSummary>> {
         Ok(self.store().latest_evaluation(&scope.tenant.id).await?)
+    }
+
+    /// The tenant's last evaluations, oldest first (posture over time).
+    pub async fn evaluation_history(&self, scope: &TenantScope, limit: u64) -> Result<Vec<EvaluationSummary>> {
+        let mut list = self.store().evaluations(&scope.tenant.id, limit).await?;
+        list.reverse();
+        Ok(list)
     }
 
     pub async fn report(&self, scope: &TenantScope) -> Result<Report> {

@@ -4,6 +4,8 @@
 
 mod api;
 pub mod openapi;
+mod svg;
+mod web;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -20,11 +22,28 @@ pub const MAX_BODY: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
+    web: Arc<web::Web>,
 }
 
-/// The whole HTTP surface.
-pub fn router(service: Arc<Service>) -> Router {
+/// Whether cookies must be `Secure`: always, except for a plain-http loopback public URL
+/// (a developer's machine, the demo), where a browser would not send them back otherwise.
+pub fn secure_cookies(public_url: &str) -> bool {
+    match url::Url::parse(public_url) {
+        Ok(u) if u.scheme() == "http" => {
+            !matches!(u.host(), Some(url::Host::Domain("localhost")))
+                && !u
+                    .host_str()
+                    .and_then(|h| h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().ok())
+                    .is_some_and(|ip| ip.is_loopback())
+        }
+        _ => true,
+    }
+}
+
+/// The whole HTTP surface: pages, the API, the OpenAPI document.
+pub fn router(service: Arc<Service>, public_url: &str) -> Router {
     api::routes()
+        .merge(web::routes())
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -35,7 +54,10 @@ pub fn router(service: Arc<Service>) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(security_headers))
-        .with_state(AppState { service })
+        .with_state(AppState {
+            service,
+            web: Arc::new(web::Web::new(secure_cookies(public_url))),
+        })
 }
 
 /// Headers on every answer: no framing, no inline script, no referrer leaks, no caching of
@@ -114,9 +136,22 @@ impl From<ServiceError> for ApiError {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
+    public_url: &str,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service))
+    axum::serve(listener, router(service, public_url))
         .with_graceful_shutdown(stop)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cookies_are_secure_except_on_plain_http_loopback() {
+        assert!(!super::secure_cookies("http://127.0.0.1:8080"));
+        assert!(!super::secure_cookies("http://localhost:8080"));
+        assert!(!super::secure_cookies("http://[::1]:8080"));
+        assert!(super::secure_cookies("http://aispm.internal:8080"));
+        assert!(super::secure_cookies("https://aispm.example.com"));
+    }
 }

@@ -67,6 +67,48 @@ impl Store {
         Ok(tenant::Entity::find_by_id(id).one(&self.db).await?)
     }
 
+    // ---- web sessions
+
+    pub async fn add_session(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        csrf: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        session::ActiveModel {
+            id: Set(id_hash.to_string()),
+            user_id: Set(user_id.to_string()),
+            csrf: Set(csrf.to_string()),
+            created_at: Set(now()),
+            expires_at: Set(expires_at.to_string()),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// The session with this hash that has not expired at `at`.
+    pub async fn live_session(&self, id_hash: &str, at: &str) -> Result<Option<session::Model>, StoreError> {
+        Ok(session::Entity::find_by_id(id_hash.to_string())
+            .filter(session::Column::ExpiresAt.gt(at))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Ends the session, and every session that expired before `at`.
+    pub async fn end_session(&self, id_hash: &str, at: &str) -> Result<(), StoreError> {
+        session::Entity::delete_many()
+            .filter(
+                sea_orm::Condition::any()
+                    .add(session::Column::Id.eq(id_hash))
+                    .add(session::Column::ExpiresAt.lte(at)),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
     // ---- API tokens
 
     pub async fn add_token(
@@ -187,6 +229,20 @@ impl Store {
             .await?;
         row.map(|r| serde_json::from_str(&r.inventory).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
+    }
+
+    /// The tenant's newest evaluation summaries, at most `limit`, newest first.
+    pub async fn evaluations(&self, tenant_id: &str, limit: u64) -> Result<Vec<crate::EvaluationSummary>, StoreError> {
+        let rows = evaluation::Entity::find()
+            .filter(evaluation::Column::TenantId.eq(tenant_id))
+            .order_by_desc(evaluation::Column::CreatedAt)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| serde_json::from_str(&r.summary).ok())
+            .collect())
     }
 
     // ---- removing a connection

@@ -153,6 +153,13 @@ pub struct DemoArgs {
     /// Directory for the demo's database and reports (replaced on each run).
     #[arg(long, default_value = "aispm-demo")]
     pub out: PathBuf,
+    /// Then keep the web UI up on loopback with the demo tenant, and print a one-time
+    /// sign-in link. Ctrl-C stops it.
+    #[arg(long)]
+    pub serve: bool,
+    /// Where --serve listens.
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Subcommand, Debug)]

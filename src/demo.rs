@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-pub async fn run(out: &Path) -> Result<ExitCode> {
+pub async fn run(args: &crate::cli::DemoArgs) -> Result<ExitCode> {
+    let out: &Path = &args.out;
     let started = Instant::now();
     if out.exists() {
         // Only ever remove what a previous demo wrote.
@@ -85,6 +86,27 @@ pub async fn run(out: &Path) -> Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         out.display()
     );
+    if !args.serve {
+        drop(simulated);
+        return Ok(ExitCode::SUCCESS);
+    }
+    // The web UI on the demo's database, with a person who is admin of the demo tenant and a
+    // one-time link that signs them in. The simulators stay up for "Scan now".
+    let email = "demo@aispm.localhost";
+    let password = service::new_form_token();
+    svc.add_user(&Caller::Local, email, &password, false).await?;
+    svc.grant(tenant, email, service::Role::Admin).await?;
+    let link = svc.create_sign_in_link(&Caller::Local, email).await?;
+    let serve_args = crate::cli::ServeArgs {
+        listen: args.listen,
+        public_url: None,
+        no_workers: false,
+        allow_test_endpoints: true,
+    };
+    let code = crate::serve(svc, serve_args, |url| {
+        println!("\nOpen {url}/login/link?token={link} to see the demo in a browser (the link works once, for 10 minutes). Ctrl-C stops it.");
+    })
+    .await?;
     drop(simulated);
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

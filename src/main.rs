@@ -79,7 +79,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::from_env(cli.database_url.clone(), data_dir, EndpointPolicy::AllowTestEndpoints);
     let open = || Service::open(config.clone());
     match cli.command {
-        Command::Demo(args) => demo::run(&args.out).await,
+        Command::Demo(args) => demo::run(&args).await,
         Command::Rules(cmd) => rules(cmd),
         Command::Tenant(TenantCommand::Add { slug }) => {
             let t = open().await?.create_tenant(&Caller::Local, &slug).await?;
@@ -276,7 +276,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if !a.allow_test_endpoints {
                 config.endpoints = EndpointPolicy::PublicHttpsOnly;
             }
-            serve(Service::open(config).await?, a).await
+            serve(Service::open(config).await?, a, |_| {}).await
         }
         Command::User(UserCommand::Add {
             email,
@@ -373,7 +373,7 @@ async fn shutdown_signal() {
 /// `aispm serve`: the API and, unless told otherwise, the queue's workers, until a signal.
 /// In-flight requests finish; a running scan stops where it is and resumes from its stored
 /// parts with the next worker.
-async fn serve(svc: Service, a: ServeArgs) -> Result<ExitCode> {
+pub async fn serve(svc: Service, a: ServeArgs, after_bind: impl FnOnce(&str)) -> Result<ExitCode> {
     let svc = Arc::new(svc);
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
@@ -385,6 +385,7 @@ async fn serve(svc: Service, a: ServeArgs) -> Result<ExitCode> {
         .map(|u| u.as_str().trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("http://{addr}"));
     println!("aispm serving on {url} (listening on {addr})");
+    after_bind(&url);
     let _ = std::io::stdout().flush();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = (!a.no_workers).then(|| {

@@ -613,7 +613,14 @@ async fn pages_keep_sessions_forms_and_sign_in_attempts_in_check() {
     );
     let html = page.text().await.unwrap();
     assert!(!html.contains("<script>alert"), "escaped");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{}", html.lines().filter(|l| l.contains("alert")).collect::<Vec<_>>().join("\n"));
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;"),
+        "{}",
+        html.lines()
+            .filter(|l| l.contains("alert"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 
     // A state-changing form without the session's token is refused and changes nothing.
     let r = http
@@ -659,4 +666,64 @@ async fn pages_keep_sessions_forms_and_sign_in_attempts_in_check() {
     let locked = sign_in("correct horse battery").await;
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(set_cookie(&locked, "aispm_session").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serve_prints_a_one_time_sign_in_link() {
+    let e = Env::new("demo-serve", None);
+    let out = e.dir.join("demo");
+    let mut demo = e
+        .cmd(&[
+            "demo",
+            "--out",
+            out.to_str().unwrap(),
+            "--serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let link = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("Open http") {
+                let rest = format!("http{rest}");
+                return rest.split_whitespace().next().unwrap().to_string();
+            }
+        }
+        panic!("the demo printed no link");
+    })
+    .await
+    .expect("the demo finishes and serves");
+    assert!(link.contains("/login/link?token="), "{link}");
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (session, _) = set_cookie(&r, "aispm_session").expect("signed in by the link");
+    let base = link.split("/login/").next().unwrap();
+    let home = http
+        .get(format!("{base}/t/demo"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(home.text().await.unwrap().contains("Open findings by severity"));
+    // The link works once.
+    let again = http.get(&link).send().await.unwrap();
+    assert!(set_cookie(&again, "aispm_session").is_none());
+    assert!(again.text().await.unwrap().contains("used or has expired"));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &demo.id().unwrap().to_string()])
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(20), demo.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
 }

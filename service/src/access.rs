@@ -154,6 +154,9 @@ impl From<audit::Model> for AuditEntry {
 
 const TOKEN_PREFIX: &str = "aispm_";
 
+/// Marks a sessions row that is a one-time sign-in link, not a session.
+const SIGN_IN_LINK: &str = "sign-in-link";
+
 /// How long a web session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
@@ -355,6 +358,9 @@ impl Service {
         let Some(session) = self.store().live_session(&token_hash(cookie), &store::now()).await? else {
             return Ok(None);
         };
+        if session.csrf == SIGN_IN_LINK {
+            return Ok(None); // a sign-in link is not a session
+        }
         let Some(user) = self.store().user(&session.user_id).await? else {
             return Ok(None);
         };
@@ -366,6 +372,51 @@ impl Service {
             },
             session.csrf,
         )))
+    }
+
+    /// A one-time sign-in link token for the person (operators only), valid ten minutes: what
+    /// `aispm demo --serve` prints so a newcomer lands signed in.
+    pub async fn create_sign_in_link(&self, caller: &Caller, email: &str) -> Result<String> {
+        if !caller.is_operator() {
+            return Err(ServiceError::Forbidden("only an operator makes sign-in links".into()));
+        }
+        let email = parse_email(email)?;
+        let user = self
+            .store()
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| ServiceError::Invalid(format!("no user {email}")))?;
+        let token = random_text(32);
+        let expires =
+            (chrono::Utc::now() + chrono::Duration::minutes(10)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.store()
+            .add_session(&token_hash(&token), &user.id, SIGN_IN_LINK, &expires)
+            .await?;
+        Ok(token)
+    }
+
+    /// Spends a sign-in link: a new session for its person, or `None` when the link is
+    /// unknown, used or expired.
+    pub async fn redeem_sign_in_link(&self, token: &str) -> Result<Option<WebSession>> {
+        if token.is_empty() || token.len() > 100 {
+            return Ok(None);
+        }
+        let hash = token_hash(token);
+        let Some(link) = self.store().live_session(&hash, &store::now()).await? else {
+            return Ok(None);
+        };
+        if link.csrf != SIGN_IN_LINK || !self.store().take_session(&hash).await? {
+            return Ok(None);
+        }
+        let Some(user) = self.store().user(&link.user_id).await? else {
+            return Ok(None);
+        };
+        let caller = Caller::User {
+            id: user.id,
+            email: user.email,
+            operator: user.operator,
+        };
+        Ok(Some(self.start_session(&caller).await?))
     }
 
     pub async fn end_session(&self, cookie: &str) -> Result<()> {

@@ -101,6 +101,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(tenants))
         .route("/static/app.css", get(css))
         .route("/login", get(login_page).post(login))
+        .route("/login/link", get(sign_in_link))
         .route("/logout", post(logout))
         .route("/t/{slug}", get(overview))
         .route("/t/{slug}/findings", get(findings))
@@ -311,6 +312,28 @@ async fn login(State(s): State<AppState>, headers: HeaderMap, Form(form): Form<L
             headers.append(header::SET_COOKIE, s.web.cookie(LOGIN_COOKIE, "", 0));
             response
         }
+        Err(e) => error_page(&s, e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkParams {
+    token: String,
+}
+
+/// A one-time sign-in link (`aispm demo --serve` prints one).
+async fn sign_in_link(State(s): State<AppState>, Query(q): Query<LinkParams>) -> Response {
+    match s.service.redeem_sign_in_link(&q.token).await {
+        Ok(Some(session)) => {
+            let mut response = Redirect::to("/").into_response();
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                s.web
+                    .cookie(SESSION_COOKIE, &session.cookie, service::SESSION_HOURS * 3600),
+            );
+            response
+        }
+        Ok(None) => login_form(&s, "", Some("That sign-in link was used or has expired.")),
         Err(e) => error_page(&s, e.into()),
     }
 }

@@ -96,6 +96,14 @@ impl Store {
             .await?)
     }
 
+    /// Deletes the row; `true` only for the one caller that deleted it (single use).
+    pub async fn take_session(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let done = session::Entity::delete_by_id(id_hash.to_string())
+            .exec(&self.db)
+            .await?;
+        Ok(done.rows_affected == 1)
+    }
+
     /// Ends the session, and every session that expired before `at`.
     pub async fn end_session(&self, id_hash: &str, at: &str) -> Result<(), StoreError> {
         session::Entity::delete_many()

@@ -154,11 +154,31 @@ pub enum FindingFilter {
     All,
 }
 
+impl FindingFilter {
+    pub fn admits(self, f: &Finding) -> bool {
+        match self {
+            FindingFilter::Open => f.status == FindingStatus::Open,
+            FindingFilter::Resolved => f.status == FindingStatus::Resolved,
+            FindingFilter::All => true,
+        }
+    }
+}
+
 /// The application: a store, a queue, the sealing key and the rules.
 pub struct Service {
     rt: Arc<Runtime>,
     config: Config,
+    /// Each tenant's findings, parsed and in report order, as of its evaluation number: every
+    /// change to a tenant's findings moves that number (in the same transaction), so an entry
+    /// is valid exactly while the number stands, in every process sharing the database.
+    findings_cache: std::sync::Mutex<BTreeMap<String, CachedFindings>>,
 }
+
+/// A tenant's evaluation number and its findings in report order.
+type CachedFindings = (i64, Arc<Vec<Finding>>);
+
+/// Tenants whose findings are kept parsed (the rest are read again when asked for).
+const CACHED_TENANTS: usize = 16;
 
 impl Service {
     /// Opens (and migrates) the database, the queue, the key and the rules.
@@ -185,6 +205,7 @@ impl Service {
                 queue,
             }),
             config,
+            findings_cache: Default::default(),
         })
     }
 
@@ -273,19 +294,37 @@ impl Service {
     // ---- results
 
     pub async fn findings(&self, scope: &TenantScope, filter: FindingFilter) -> Result<Vec<Finding>> {
-        let mut findings: Vec<Finding> = self
-            .store()
-            .findings(&scope.tenant.id)
+        Ok(self
+            .sorted_findings(scope)
             .await?
-            .into_iter()
-            .filter(|f| match filter {
-                FindingFilter::Open => f.status == FindingStatus::Open,
-                FindingFilter::Resolved => f.status == FindingStatus::Resolved,
-                FindingFilter::All => true,
-            })
-            .collect();
+            .iter()
+            .filter(|f| filter.admits(f))
+            .cloned()
+            .collect())
+    }
+
+    /// All the tenant's findings in report order, shared (see `findings_cache`).
+    pub(crate) async fn sorted_findings(&self, scope: &TenantScope) -> Result<Arc<Vec<Finding>>> {
+        let tenant = &scope.tenant;
+        let cached = self
+            .findings_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&tenant.id)
+            .filter(|(seq, _)| *seq == tenant.evaluation_seq)
+            .map(|(_, list)| list.clone());
+        if let Some(list) = cached {
+            return Ok(list);
+        }
+        let mut findings = self.store().findings(&tenant.id).await?;
         report::sort_findings(&mut findings);
-        Ok(findings)
+        let list = Arc::new(findings);
+        let mut cache = self.findings_cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= CACHED_TENANTS && !cache.contains_key(&tenant.id) {
+            cache.clear();
+        }
+        cache.insert(tenant.id.clone(), (tenant.evaluation_seq, list.clone()));
+        Ok(list)
     }
 
     /// The newest complete snapshot of each of the tenant's connections.

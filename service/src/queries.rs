@@ -162,9 +162,10 @@ impl Service {
                 )));
             }
         }
-        let all = self.findings(scope, status).await?;
-        let selected: Vec<Finding> = all
-            .into_iter()
+        let all = self.sorted_findings(scope).await?;
+        let selected: Vec<&Finding> = all
+            .iter()
+            .filter(|f| status.admits(f))
             .filter(|f| q.severity.as_deref().is_none_or(|s| f.severity.as_str() == s))
             .filter(|f| q.provider.as_deref().is_none_or(|p| f.resource.provider == p))
             .filter(|f| q.rule.as_deref().is_none_or(|r| f.rule_id.eq_ignore_ascii_case(r)))
@@ -181,18 +182,24 @@ impl Service {
                 })?,
         };
         let limit = q.limit.clamp(1, MAX_PAGE);
-        let items: Vec<Finding> = selected.iter().skip(start).take(limit).cloned().collect();
+        let items: Vec<Finding> = selected.iter().skip(start).take(limit).map(|f| (*f).clone()).collect();
         let next_cursor = (start + items.len() < selected.len())
             .then(|| items.last().map(|f| f.fingerprint.clone()))
             .flatten();
         Ok(Page { items, next_cursor })
     }
 
+    /// Open findings per severity (most severe first), without copying them.
+    pub async fn open_severity_counts(&self, scope: &TenantScope) -> Result<Vec<(schemas::Severity, usize)>> {
+        Ok(crate::report::severity_counts(&self.sorted_findings(scope).await?))
+    }
+
     pub async fn finding(&self, scope: &TenantScope, fingerprint: &str) -> Result<Finding> {
-        self.findings(scope, FindingFilter::All)
+        self.sorted_findings(scope)
             .await?
-            .into_iter()
+            .iter()
             .find(|f| f.fingerprint == fingerprint)
+            .cloned()
             .ok_or_else(|| ServiceError::NotFound(format!("no finding {fingerprint:?}")))
     }
 
@@ -263,12 +270,13 @@ impl Service {
         let agent = inv.agents.iter().find(|a| a.id == id).cloned().expect("found above");
         let principal = |pid: &str| inv.principals.iter().find(|p| p.id == pid).cloned();
         let findings = self
-            .findings(scope, FindingFilter::Open)
+            .sorted_findings(scope)
             .await?
-            .into_iter()
+            .iter()
             .filter(|f| f.resource.connection_id == inv.connection_id)
             .filter(|f| f.resource.id == id || f.path.as_ref().is_some_and(|p| p.nodes.iter().any(|n| n.id == id)))
             .filter(|f| f.status == FindingStatus::Open)
+            .cloned()
             .collect();
         Ok(AgentView {
             connection_id: inv.connection_id.clone(),

@@ -146,3 +146,49 @@ async fn a_scope_is_the_one_door_to_a_tenant() {
         .any(|e| e.action == "member.grant" && e.object == "ana@globex.example as admin"));
     assert!(!log.iter().any(|e| e.action.starts_with("token.")));
 }
+
+fn finding(fingerprint: &str, status: schemas::FindingStatus) -> schemas::Finding {
+    serde_json::from_value(serde_json::json!({
+        "fingerprint": fingerprint, "rule_id": "R-1", "title": "t", "severity": "high",
+        "status": status, "message": "", "evidence": {}, "path": null, "remediation": "",
+        "resource": {"id": "a", "kind": "agent", "name": "A", "provider": "servicenow", "connection_id": "c"},
+        "frameworks": {}, "first_seen": "2026-12-01T00:00:00Z", "last_seen": "2026-12-01T00:00:00Z"
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn findings_read_after_an_evaluation_are_that_evaluations() {
+    let (svc, dir) = service(EndpointPolicy::AllowTestEndpoints).await;
+    let store = store::Store::open(&service::sqlite_url(&dir.0.join("aispm.db"))).await.unwrap();
+    let summary = store::EvaluationSummary {
+        evaluated_at: store::now(),
+        connections: vec![],
+        fail: 1,
+        pass: 0,
+        not_assessed: 0,
+        not_assessed_results: vec![],
+        coverage_gaps: vec![],
+        rules: 1,
+    };
+    let tenant = acme(&svc).await.tenant;
+    let open = schemas::FindingStatus::Open;
+    assert!(store.save_evaluation(&tenant.id, 0, &[finding("f1", open)], &summary).await.unwrap());
+    let scope = acme(&svc).await;
+    let first = svc.findings(&scope, service::FindingFilter::Open).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // Another process evaluates: f1 resolved, f2 new. The next request sees exactly that.
+    let resolved = schemas::FindingStatus::Resolved;
+    let next = [finding("f1", resolved), finding("f2", open)];
+    assert!(store.save_evaluation(&tenant.id, 1, &next, &summary).await.unwrap());
+    let scope = acme(&svc).await;
+    let open_now: Vec<String> = svc
+        .findings(&scope, service::FindingFilter::Open)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.fingerprint)
+        .collect();
+    assert_eq!(open_now, ["f2"]);
+    assert_eq!(svc.finding(&scope, "f1").await.unwrap().status, resolved);
+}

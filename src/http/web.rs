@@ -13,8 +13,7 @@ use axum::Router;
 use minijinja::{context, Environment, Value as Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use service::report::severity_counts;
-use service::{Caller, FindingFilter, FindingQuery, NewConnection, Role, ServiceError, TenantScope};
+use service::{Caller, FindingQuery, NewConnection, Role, ServiceError, TenantScope};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -378,8 +377,8 @@ async fn tenants(State(s): State<AppState>, headers: HeaderMap) -> Response {
 async fn overview(State(s): State<AppState>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
     page_handler!(s, async {
         let (signed, scope) = with_scope(&s, &headers, &slug).await?;
-        let open = s.service.findings(&scope, FindingFilter::Open).await?;
-        let counts = severity_counts(&open);
+        let counts = s.service.open_severity_counts(&scope).await?;
+        let open_total: usize = counts.iter().map(|(_, n)| n).sum();
         let scans = s.service.recent_scans(&scope, 50).await?;
         let points: Vec<(String, usize)> = s
             .service
@@ -420,7 +419,7 @@ async fn overview(State(s): State<AppState>, headers: HeaderMap, Path(slug): Pat
                 json!({
                     "severity_chart": svg::severity_bars(&counts),
                     "posture_chart": svg::posture_line(&points),
-                    "open_total": open.len(),
+                    "open_total": open_total,
                     "connections": connections,
                     "evaluated_at": evaluated_at,
                 }),

@@ -385,6 +385,11 @@ pub async fn serve(svc: Service, a: ServeArgs, after_bind: impl FnOnce(&str)) ->
         .map(|u| u.as_str().trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("http://{addr}"));
     println!("aispm serving on {url} (listening on {addr})");
+    if url.starts_with("http://") && http::secure_cookies(&url) {
+        eprintln!(
+            "note: sign-in cookies are Secure, so browsers send them only over https; serve behind https and pass --public-url https://…, or listen on loopback"
+        );
+    }
     after_bind(&url);
     let _ = std::io::stdout().flush();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -160,7 +160,9 @@ fn finding(fingerprint: &str, status: schemas::FindingStatus) -> schemas::Findin
 #[tokio::test]
 async fn findings_read_after_an_evaluation_are_that_evaluations() {
     let (svc, dir) = service(EndpointPolicy::AllowTestEndpoints).await;
-    let store = store::Store::open(&service::sqlite_url(&dir.0.join("aispm.db"))).await.unwrap();
+    let store = store::Store::open(&service::sqlite_url(&dir.0.join("aispm.db")))
+        .await
+        .unwrap();
     let summary = store::EvaluationSummary {
         evaluated_at: store::now(),
         connections: vec![],
@@ -173,7 +175,10 @@ async fn findings_read_after_an_evaluation_are_that_evaluations() {
     };
     let tenant = acme(&svc).await.tenant;
     let open = schemas::FindingStatus::Open;
-    assert!(store.save_evaluation(&tenant.id, 0, &[finding("f1", open)], &summary).await.unwrap());
+    assert!(store
+        .save_evaluation(&tenant.id, 0, &[finding("f1", open)], &summary)
+        .await
+        .unwrap());
     let scope = acme(&svc).await;
     let first = svc.findings(&scope, service::FindingFilter::Open).await.unwrap();
     assert_eq!(first.len(), 1);

@@ -727,3 +727,260 @@ async fn demo_serve_prints_a_one_time_sign_in_link() {
         .unwrap();
     assert!(status.success());
 }
+
+/// Signs in at aispm's sign-in page; returns the session cookie and a page's form token.
+async fn web_session(http: &Client, url: &str, email: &str) -> (String, String) {
+    let form = http.get(format!("{url}/login")).send().await.unwrap();
+    let (login_cookie, _) = set_cookie(&form, "aispm_login").unwrap();
+    let html = form.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{url}/login"))
+        .header("cookie", login_cookie)
+        .form(&[
+            ("email", email),
+            ("password", "correct horse battery"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (session, _) = set_cookie(&r, "aispm_session").expect("signed in");
+    let page = http
+        .get(format!("{url}/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    (session, csrf)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_servicenow_by_signing_in_checks_state_pkce_and_redirect() {
+    let e = Env::new("oauth", None);
+    e.run(&["tenant", "add", "acme"]).await;
+    for email in ["ana@acme.example", "bob@acme.example"] {
+        let out = e
+            .cmd(&["user", "add", email, "--password-env", "PW"])
+            .env("PW", "correct horse battery")
+            .output()
+            .await
+            .unwrap();
+        assert!(out.status.success());
+        e.run(&["user", "grant", email, "--tenant", "acme", "--role", "admin"])
+            .await;
+    }
+    let admin = e.run(&["token", "create", "--tenant", "acme", "--role", "admin"]).await;
+    let (_server, url) = e.serve().await;
+    let config = sandbox::servicenow::SimConfig {
+        redirect_uris: vec![format!("{url}/oauth/callback")],
+        ..Default::default()
+    };
+    let sn = sandbox::servicenow::start(config.clone(), sandbox::servicenow::scenarios::clean(), 0)
+        .await
+        .unwrap();
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (ana, ana_csrf) = web_session(&http, &url, "ana@acme.example").await;
+    let (bob, _) = web_session(&http, &url, "bob@acme.example").await;
+
+    // Start: aispm answers with the link to the instance's authorize endpoint.
+    let start = |session: String, csrf: String| {
+        let http = http.clone();
+        let url = url.clone();
+        let (instance, client_id, secret) = (
+            sn.base_url.clone(),
+            config.client_id.clone(),
+            config.client_secret.clone(),
+        );
+        async move {
+            let page = http
+                .post(format!("{url}/t/acme/connect/servicenow"))
+                .header("cookie", session)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("instance_url", &instance),
+                    ("client_id", &client_id),
+                    ("client_secret", &secret),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            page.split("id=\"continue\" href=\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .replace("&#x2f;", "/")
+                .replace("&amp;", "&")
+        }
+    };
+    let authorize = start(ana.clone(), ana_csrf.clone()).await;
+    let link = url::Url::parse(&authorize).unwrap();
+    let q: std::collections::HashMap<String, String> = link.query_pairs().into_owned().collect();
+    assert_eq!(link.path(), "/oauth_auth.do");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["redirect_uri"], format!("{url}/oauth/callback"));
+    assert!(
+        !authorize.contains(&config.client_secret),
+        "the secret never goes to the browser"
+    );
+
+    // The instance refuses a redirect URI it does not have registered.
+    let mut wrong = link.clone();
+    wrong.query_pairs_mut().clear().extend_pairs(q.iter().map(|(k, v)| {
+        (
+            k.as_str(),
+            if k == "redirect_uri" {
+                "https://evil.example/cb"
+            } else {
+                v.as_str()
+            },
+        )
+    }));
+    assert_eq!(
+        http.get(wrong.as_str()).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // Sign in at the instance and allow: back to the callback with code and state.
+    let approve = |q: std::collections::HashMap<String, String>| {
+        let http = http.clone();
+        let base = sn.base_url.clone();
+        let (user, password) = config.users[0].clone();
+        async move {
+            let r = http
+                .post(format!("{base}/oauth_auth.do"))
+                .form(&[
+                    ("client_id", q["client_id"].as_str()),
+                    ("redirect_uri", &q["redirect_uri"]),
+                    ("state", &q["state"]),
+                    ("code_challenge", &q["code_challenge"]),
+                    ("user_name", &user),
+                    ("user_password", &password),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FOUND);
+            r.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+    let callback = approve(q.clone()).await;
+    assert!(
+        callback.starts_with(&format!("{url}/oauth/callback?code=")),
+        "{callback}"
+    );
+
+    // Another person of the same tenant cannot finish ana's connect with her callback.
+    let r = http.get(&callback).header("cookie", &bob).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("unknown, used or expired"));
+    // ...and that attempt spent the state: ana's own callback is now refused too.
+    let r = http.get(&callback).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (_, list) = Api {
+        client: http.clone(),
+        url: url.clone(),
+    }
+    .get(&admin, "/api/v1/tenants/acme/connections")
+    .await;
+    assert_eq!(list.as_array().unwrap().len(), 0);
+
+    // A fresh start, finished by ana: the connection is stored and scans with the refresh token.
+    let authorize = start(ana.clone(), ana_csrf.clone()).await;
+    let q: std::collections::HashMap<String, String> = url::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    // The code is useless without the PKCE verifier (only aispm holds it).
+    let callback = approve(q.clone()).await;
+    let code: String = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let stolen = http
+        .post(format!("{}/oauth_token.do", sn.base_url))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", &q["redirect_uri"]),
+            ("code_verifier", "guessed-verifier-guessed-verifier-guessed-verifier"),
+            ("client_id", &config.client_id),
+            ("client_secret", &config.client_secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stolen.status(),
+        StatusCode::UNAUTHORIZED,
+        "a wrong verifier gets no token"
+    );
+    // That attempt spent the code at the instance, so this callback fails; one more round.
+    let r = http.get(&callback).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let why = r.text().await.unwrap();
+    assert!(
+        why.contains("Could not connect") && !why.contains(&config.client_secret),
+        "{why}"
+    );
+    let authorize = start(ana.clone(), ana_csrf.clone()).await;
+    let q: std::collections::HashMap<String, String> = url::Url::parse(&authorize)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let callback = approve(q).await;
+    let r = http.get(&callback).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/t/acme/connections");
+    let api = Api {
+        client: http.clone(),
+        url: url.clone(),
+    };
+    let (_, list) = api.get(&admin, "/api/v1/tenants/acme/connections").await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert!(!list.to_string().contains("refresh"), "no token in the answer");
+    let (_, started) = api.call(&admin, Method::POST, "/api/v1/tenants/acme/scans", None).await;
+    let scan = started["scans"][0]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, view) = api.get(&admin, &format!("/api/v1/tenants/acme/scans/{scan}")).await;
+        if view["status"] == "completed" {
+            break;
+        }
+        assert_ne!(view["status"], "failed", "{view}");
+        assert!(Instant::now() < deadline, "{view}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (_, log) = api.get(&admin, "/api/v1/tenants/acme/audit").await;
+    assert!(log.to_string().contains("user:ana@acme.example") && log.to_string().contains("connection.add"));
+}

@@ -320,7 +320,6 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     ] {
         e.run(args).await;
     }
-    let sn = sandbox::servicenow::simulated_connection("risky").await.unwrap();
     let m365 = sandbox::m365::simulated_connection("risky").await.unwrap();
     let mut server = e
         .cmd(&["serve", "--listen", "127.0.0.1:0", "--allow-test-endpoints"])
@@ -339,6 +338,14 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         .find(|w| w.starts_with("http://"))
         .unwrap()
         .to_string();
+    // The instance's Application Registry entry lists this server's callback.
+    let sn_config = sandbox::servicenow::SimConfig {
+        redirect_uris: vec![format!("{url}/oauth/callback")],
+        ..Default::default()
+    };
+    let sn = sandbox::servicenow::start(sn_config.clone(), sandbox::servicenow::scenarios::risky(), 0)
+        .await
+        .unwrap();
 
     let d = Driver::start(&driver, &browser).await;
     d.go(&format!("{url}/")).await;
@@ -350,23 +357,31 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     d.click("#sign-in").await;
     d.wait_for("Wrong email or password", Duration::from_secs(10)).await;
 
-    // The tenant admin connects both vendors with the Connect forms.
+    // The tenant admin connects ServiceNow by signing in at the instance (authorization code
+    // with PKCE), and Microsoft 365 with the client-credentials form.
     sign_in(&d, &url, "ana@acme.example").await;
     d.go(&format!("{url}/t/acme/connections")).await;
-    let s = |k: &str| sn.settings[k].as_str().unwrap().to_string();
-    d.type_into("#servicenow-instance_url", &s("instance_url")).await;
-    d.type_into("#servicenow-client_id", &s("client_id")).await;
-    d.type_into("#servicenow-secret-client_secret", &sn.secrets["client_secret"])
+    let page = d
+        .wait_for("Connect ServiceNow by signing in", Duration::from_secs(10))
         .await;
-    let forms = d.find_all("button.connect").await;
-    assert_eq!(forms.len(), 2, "a Connect form per vendor");
-    d.cmd(
-        reqwest::Method::POST,
-        &format!("/element/{}/click", forms[0]),
-        Some(json!({})),
-    )
-    .await;
+    assert!(
+        page.contains(&format!("{url}/oauth/callback")),
+        "the redirect URI to register is shown"
+    );
+    assert_eq!(d.find_all("button.connect").await.len(), 2, "a Connect form per vendor");
+    d.type_into("#sso-instance_url", &sn.base_url).await;
+    d.type_into("#sso-client_id", &sn_config.client_id).await;
+    d.type_into("#sso-client_secret", &sn_config.client_secret).await;
+    d.click("#sign-in-servicenow").await;
+    d.wait_for("Continue to ServiceNow", Duration::from_secs(10)).await;
+    d.click("#continue").await;
+    d.wait_for("Connect to aispm", Duration::from_secs(10)).await;
+    shoot(&d, "servicenow-consent").await;
+    d.type_into("#user_name", &sn_config.users[0].0).await;
+    d.type_into("#user_password", &sn_config.users[0].1).await;
+    d.click("#allow").await;
     d.wait_for("<td>ServiceNow", Duration::from_secs(20)).await;
+    assert!(d.current_url().await.ends_with("/t/acme/connections"));
     let m = |k: &str| m365.settings[k].as_str().unwrap().to_string();
     for key in [
         "directory_id",
@@ -388,7 +403,7 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     )
     .await;
     let page = d.wait_for("<td>Microsoft 365", Duration::from_secs(30)).await;
-    assert!(!page.contains(&sn.secrets["client_secret"]), "no secret on the page");
+    assert!(!page.contains(&sn_config.client_secret), "no secret on the page");
     shoot(&d, "connections").await;
 
     // Scan now: the progress page refreshes itself until the scan completes.

@@ -43,6 +43,11 @@ pub enum Grant {
         username: String,
         password: ResourceOwnerPassword,
     },
+    /// A refresh token from an authorization code grant (an admin signed in at the vendor).
+    /// A rotated refresh token the vendor returns is used for the rest of the process.
+    RefreshToken {
+        refresh_token: RefreshToken,
+    },
 }
 
 struct Cached {
@@ -115,6 +120,12 @@ impl OAuthTokenSource {
                 }
                 request.request_async(&self.http).await
             }
+            (None, Grant::RefreshToken { refresh_token }) => {
+                client
+                    .exchange_refresh_token(refresh_token)
+                    .request_async(&self.http)
+                    .await
+            }
             (None, Grant::Password { username, password }) => {
                 let username = ResourceOwnerUsername::new(username.clone());
                 client
@@ -138,6 +149,69 @@ impl OAuthTokenSource {
             expires: now.checked_add(lifetime).unwrap_or(now),
         })
     }
+}
+
+/// The browser half of an authorization code grant with PKCE (S256): where to send the admin,
+/// and the verifier to keep (server side) until the vendor sends them back with a code.
+pub fn authorization_request(
+    authorize_url: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+) -> Result<(String, String), AuthError> {
+    let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+    let client = BasicClient::new(ClientId::new(client_id.to_string()))
+        .set_auth_uri(
+            oauth2::AuthUrl::new(authorize_url.to_string())
+                .map_err(|e| AuthError::Config(format!("authorize URL {authorize_url}: {e}")))?,
+        )
+        .set_redirect_uri(
+            oauth2::RedirectUrl::new(redirect_uri.to_string())
+                .map_err(|e| AuthError::Config(format!("redirect URI {redirect_uri}: {e}")))?,
+        );
+    let state = state.to_string();
+    let (url, _) = client
+        .authorize_url(move || oauth2::CsrfToken::new(state))
+        .set_pkce_challenge(challenge)
+        .url();
+    Ok((url.to_string(), verifier.secret().clone()))
+}
+
+/// The server half: trades the code (with the PKCE verifier and the exact redirect URI) for
+/// tokens; returns the refresh token, which is what a connection keeps.
+pub async fn exchange_authorization_code(
+    token_url: &str,
+    client_id: &str,
+    client_secret: &str,
+    redirect_uri: &str,
+    code: &str,
+    verifier: &str,
+) -> Result<String, AuthError> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| AuthError::Config(e.to_string()))?;
+    let client = BasicClient::new(ClientId::new(client_id.to_string()))
+        .set_client_secret(ClientSecret::new(client_secret.to_string()))
+        .set_token_uri(
+            TokenUrl::new(token_url.to_string())
+                .map_err(|e| AuthError::Config(format!("token URL {token_url}: {e}")))?,
+        )
+        .set_redirect_uri(
+            oauth2::RedirectUrl::new(redirect_uri.to_string())
+                .map_err(|e| AuthError::Config(format!("redirect URI {redirect_uri}: {e}")))?,
+        )
+        .set_auth_type(AuthType::RequestBody);
+    let response = client
+        .exchange_code(oauth2::AuthorizationCode::new(code.to_string()))
+        .set_pkce_verifier(oauth2::PkceCodeVerifier::new(verifier.to_string()))
+        .request_async(&http)
+        .await
+        .map_err(describe)?;
+    response.refresh_token().map(|t| t.secret().clone()).ok_or_else(|| {
+        AuthError::Rejected("the vendor issued no refresh token (is the refresh token lifespan 0?)".into())
+    })
 }
 
 /// The longest a token is cached, whatever the endpoint says.

@@ -8,6 +8,7 @@ mod m0001_initial;
 mod m0002_outbox_and_evaluation_seq;
 mod m0003_users_tokens_audit;
 mod m0004_sessions;
+mod m0005_oauth_states;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_outbox_and_evaluation_seq::Migration),
             Box::new(m0003_users_tokens_audit::Migration),
             Box::new(m0004_sessions::Migration),
+            Box::new(m0005_oauth_states::Migration),
         ]
     }
 }

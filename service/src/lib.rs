@@ -4,6 +4,7 @@
 //! [`ServiceError`]s whose messages name the problem.
 
 mod access;
+mod browser;
 pub mod endpoints;
 mod queries;
 pub mod report;

@@ -56,7 +56,7 @@ pub fn router(service: Arc<Service>, public_url: &str) -> Router {
         .layer(middleware::from_fn(security_headers))
         .with_state(AppState {
             service,
-            web: Arc::new(web::Web::new(secure_cookies(public_url))),
+            web: Arc::new(web::Web::new(public_url)),
         })
 }
 

@@ -29,11 +29,13 @@ const PAGE: usize = 50;
 pub struct Web {
     templates: Environment<'static>,
     secure_cookies: bool,
+    /// This server's OAuth redirect URI (`<public URL>/oauth/callback`).
+    redirect_uri: String,
     failures: Mutex<HashMap<String, Vec<Instant>>>,
 }
 
 impl Web {
-    pub fn new(secure_cookies: bool) -> Web {
+    pub fn new(public_url: &str) -> Web {
         let mut env = Environment::new();
         for (name, source) in [
             ("base.html", include_str!("templates/base.html")),
@@ -49,12 +51,14 @@ impl Web {
             ("tokens.html", include_str!("templates/tokens.html")),
             ("audit.html", include_str!("templates/audit.html")),
             ("error.html", include_str!("templates/error.html")),
+            ("continue.html", include_str!("templates/continue.html")),
         ] {
             env.add_template(name, source).expect("the templates parse");
         }
         Web {
             templates: env,
-            secure_cookies,
+            secure_cookies: super::secure_cookies(public_url),
+            redirect_uri: format!("{}/oauth/callback", public_url.trim_end_matches('/')),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -109,6 +113,8 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{slug}/agents/{id}", get(agent))
         .route("/t/{slug}/connections", get(connections).post(connect))
         .route("/t/{slug}/connections/{id}/remove", post(remove_connection))
+        .route("/t/{slug}/connect/servicenow", post(begin_servicenow))
+        .route("/oauth/callback", get(oauth_callback))
         .route("/t/{slug}/scans", post(start_scan))
         .route("/t/{slug}/scans/{id}", get(scan))
         .route("/t/{slug}/tokens", get(tokens).post(create_token))
@@ -169,6 +175,9 @@ fn error_page(s: &AppState, e: PageError) -> Response {
         PageError::Service(ServiceError::Forbidden(m)) => (StatusCode::FORBIDDEN, "Not allowed", m),
         PageError::Service(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, "That did not work", m),
         PageError::Service(ServiceError::Conflict(m)) => (StatusCode::CONFLICT, "That did not work", m),
+        PageError::Service(e @ ServiceError::Connect { .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "Could not connect", e.to_string())
+        }
         PageError::Service(other) => {
             tracing::error!("page failed: {other}");
             (
@@ -617,7 +626,7 @@ async fn connections_page(s: &AppState, signed: &Signed, scope: &TenantScope, er
         page(
             signed,
             Some(scope),
-            json!({"connections": list, "vendors": vendors(), "error": error}),
+            json!({"connections": list, "vendors": vendors(), "error": error, "redirect_uri": s.web.redirect_uri}),
         ),
     );
     if error.is_some() {
@@ -693,6 +702,76 @@ async fn connect(
             }
             Err(e) => Err(e.into()),
         }
+    })
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    csrf: Option<String>,
+    instance_url: String,
+    client_id: String,
+    client_secret: String,
+}
+
+/// Starts a connect through ServiceNow's own sign-in. A page with a link, not a redirect:
+/// the CSP's `form-action 'self'` would stop a form's redirect to the instance.
+async fn begin_servicenow(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        let started = s
+            .service
+            .begin_servicenow_sign_in(
+                &scope,
+                &signed.caller,
+                &form.instance_url,
+                &form.client_id,
+                &form.client_secret,
+                &s.web.redirect_uri,
+            )
+            .await;
+        match started {
+            Ok(url) => Ok(s.web.render(
+                "continue.html",
+                page(&signed, Some(&scope), json!({"vendor": "ServiceNow", "url": url})),
+            )),
+            Err(e @ ServiceError::Invalid(_)) => connections_page(&s, &signed, &scope, Some(e.to_string())).await,
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+#[derive(Deserialize)]
+struct CallbackParams {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Where vendors send the admin back after signing in (`/oauth/callback`).
+async fn oauth_callback(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<CallbackParams>) -> Response {
+    page_handler!(s, async {
+        let signed = signed(&s, &headers).await?;
+        if let Some(error) = q.error {
+            let why = q.error_description.unwrap_or(error);
+            let why: String = why.chars().take(200).collect();
+            return Err(ServiceError::Invalid(format!("the vendor did not grant access: {why}")).into());
+        }
+        let (slug, _) = s
+            .service
+            .finish_sign_in(
+                &signed.caller,
+                q.state.as_deref().unwrap_or(""),
+                q.code.as_deref().unwrap_or(""),
+            )
+            .await?;
+        Ok(Redirect::to(&format!("/t/{slug}/connections")).into_response())
     })
 }
 

@@ -117,6 +117,44 @@ impl Store {
         Ok(())
     }
 
+    // ---- browser connects in flight
+
+    pub async fn add_oauth_state(
+        &self,
+        id_hash: &str,
+        user_id: &str,
+        tenant_id: &str,
+        provider: &str,
+        sealed: &str,
+        expires_at: &str,
+    ) -> Result<(), StoreError> {
+        oauth_state::ActiveModel {
+            id: Set(id_hash.to_string()),
+            user_id: Set(user_id.to_string()),
+            tenant_id: Set(tenant_id.to_string()),
+            provider: Set(provider.to_string()),
+            sealed: Set(sealed.to_string()),
+            expires_at: Set(expires_at.to_string()),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes (reads and deletes) the state: only the first caller gets it.
+    pub async fn take_oauth_state(&self, id_hash: &str) -> Result<Option<oauth_state::Model>, StoreError> {
+        let Some(row) = oauth_state::Entity::find_by_id(id_hash.to_string())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let done = oauth_state::Entity::delete_by_id(id_hash.to_string())
+            .exec(&self.db)
+            .await?;
+        Ok((done.rows_affected == 1).then_some(row))
+    }
+
     // ---- API tokens
 
     pub async fn add_token(

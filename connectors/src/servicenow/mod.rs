@@ -433,6 +433,18 @@ impl Settings {
 /// Names of the secrets a ServiceNow connection holds.
 pub const CLIENT_SECRET: &str = "client_secret";
 pub const PASSWORD: &str = "password";
+/// From an admin's sign-in at the instance (authorization code grant).
+pub const REFRESH_TOKEN: &str = "refresh_token";
+
+/// Where an admin signs in and consents (the instance's OAuth authorize endpoint).
+pub fn authorize_url(instance_url: &str) -> String {
+    format!("{}/oauth_auth.do", instance_url.trim_end_matches('/'))
+}
+
+/// The instance's token endpoint.
+pub fn token_url(instance_url: &str) -> String {
+    format!("{}/oauth_token.do", instance_url.trim_end_matches('/'))
+}
 
 /// ServiceNow in the vendor registry.
 pub const VENDOR: crate::Vendor = crate::Vendor {
@@ -482,7 +494,7 @@ pub const VENDOR: crate::Vendor = crate::Vendor {
             required: false,
         },
     ],
-    secrets: &[CLIENT_SECRET, PASSWORD],
+    secrets: &[CLIENT_SECRET, PASSWORD, REFRESH_TOKEN],
     default_max_rps: DEFAULT_MAX_RPS,
     destination_settings: &["instance_url"],
     resources: || plan().iter().map(TableSpec::resource).collect(),
@@ -514,6 +526,9 @@ impl ServiceNow {
             .get(CLIENT_SECRET)
             .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?;
         let grant = match (settings.username, spec.secrets.get(PASSWORD)) {
+            _ if spec.secrets.contains_key(REFRESH_TOKEN) => Grant::RefreshToken {
+                refresh_token: oauth2::RefreshToken::new(spec.secrets[REFRESH_TOKEN].clone()),
+            },
             (Some(username), Some(password)) => Grant::Password {
                 username,
                 password: ResourceOwnerPassword::new(password.clone()),
@@ -527,7 +542,7 @@ impl ServiceNow {
         };
         let tokens = Arc::new(
             OAuthTokenSource::new(
-                &format!("{instance_url}/oauth_token.do"),
+                &token_url(&instance_url),
                 &settings.client_id,
                 ClientSecret::new(secret.clone()),
                 grant,

@@ -57,6 +57,9 @@ pub struct SimConfig {
     pub throttle_retry_after: u64,
     /// The `sys_id` of the `sys_rate_limit_rules` record, echoed in `X-RateLimit-Rule`.
     pub rate_limit_rule: String,
+    /// The Application Registry entry's redirect URLs: `/oauth_auth.do` refuses any other
+    /// (exact match, as ServiceNow compares them).
+    pub redirect_uris: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -73,6 +76,7 @@ impl Default for SimConfig {
             throttle_every: None,
             throttle_retry_after: 1,
             rate_limit_rule: "a0c1e2f3a4b5c6d7e8f9a0b1c2d3e4f5".into(),
+            redirect_uris: Vec::new(),
         }
     }
 }
@@ -97,11 +101,20 @@ struct Window {
     count: u32,
 }
 
+/// An authorization code waiting for its token exchange.
+struct Code {
+    redirect_uri: String,
+    challenge: String,
+    user: String,
+    expires: Instant,
+}
+
 struct SimState {
     config: SimConfig,
     tables: Tables,
     access_tokens: HashMap<String, Token>,
     refresh_tokens: HashMap<String, String>,
+    codes: HashMap<String, Code>,
     window: Window,
     stats: SimStats,
 }
@@ -115,6 +128,7 @@ pub fn router(config: SimConfig, tables: Tables) -> Router {
         tables,
         access_tokens: HashMap::new(),
         refresh_tokens: HashMap::new(),
+        codes: HashMap::new(),
         window: Window {
             started: Instant::now(),
             count: 0,
@@ -123,6 +137,7 @@ pub fn router(config: SimConfig, tables: Tables) -> Router {
     }));
     Router::new()
         .route("/oauth_token.do", post(token))
+        .route("/oauth_auth.do", get(authorize_page).post(authorize))
         .route("/api/now/table/{table}", get(list))
         .route("/api/now/v2/table/{table}", get(list))
         .route("/api/now/table/{table}/{sys_id}", get(one))
@@ -214,6 +229,18 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             (field("username").to_string(), true)
         }
         "client_credentials" if s.config.allow_client_credentials => ("oauth.application.user".to_string(), false),
+        // Authorization code with PKCE: the code once, the same redirect URI, the verifier
+        // whose SHA-256 is the challenge sent to /oauth_auth.do.
+        "authorization_code" => match s.codes.remove(field("code")) {
+            Some(code)
+                if code.expires > Instant::now()
+                    && code.redirect_uri == field("redirect_uri")
+                    && pkce_s256(field("code_verifier")) == code.challenge =>
+            {
+                (code.user, true)
+            }
+            _ => return oauth_denied(),
+        },
         "refresh_token" => match s.refresh_tokens.get(field("refresh_token")) {
             Some(user) => (user.clone(), false),
             None => return oauth_denied(),
@@ -286,6 +313,82 @@ mod base64_lite {
         }
         Some(out)
     }
+}
+
+fn pkce_s256(verifier: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `GET /oauth_auth.do`: the instance's sign-in and consent page for an OAuth client, after
+/// checking the client and the exact redirect URI, and that a PKCE S256 challenge came along.
+async fn authorize_page(State(state): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let s = state.lock().unwrap();
+    let get = |k: &str| q.get(k).map(String::as_str).unwrap_or("");
+    if get("response_type") != "code" || get("client_id") != s.config.client_id {
+        return (StatusCode::BAD_REQUEST, "Invalid client or response type").into_response();
+    }
+    if !s.config.redirect_uris.iter().any(|u| u == get("redirect_uri")) {
+        return (StatusCode::BAD_REQUEST, "Invalid redirect_uri").into_response();
+    }
+    if get("code_challenge_method") != "S256" || get("code_challenge").is_empty() {
+        return (StatusCode::BAD_REQUEST, "PKCE (S256) is required").into_response();
+    }
+    let hidden: String = ["client_id", "redirect_uri", "state", "code_challenge"]
+        .iter()
+        .map(|k| format!(r#"<input type="hidden" name="{k}" value="{}">"#, html_escape(get(k))))
+        .collect();
+    axum::response::Html(format!(
+        r#"<!doctype html><html><head><title>ServiceNow: Log in</title></head><body>
+<h1>Connect to aispm</h1><p>aispm wants to read this instance's AI agents, tools and settings as you.</p>
+<form method="post" action="/oauth_auth.do">{hidden}
+<label>User name <input id="user_name" name="user_name"></label>
+<label>Password <input id="user_password" name="user_password" type="password"></label>
+<button id="allow" type="submit">Allow</button></form></body></html>"#
+    ))
+    .into_response()
+}
+
+/// `POST /oauth_auth.do`: the user signed in and allowed; back to the client with a code.
+async fn authorize(State(state): State<Shared>, body: Bytes) -> Response {
+    let form = url_decode_form(&body);
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let mut s = state.lock().unwrap();
+    if !s.config.redirect_uris.iter().any(|u| u == get("redirect_uri")) || get("client_id") != s.config.client_id {
+        return (StatusCode::BAD_REQUEST, "Invalid redirect_uri").into_response();
+    }
+    let known = s
+        .config
+        .users
+        .iter()
+        .any(|(u, p)| u == get("user_name") && p == get("user_password"));
+    if !known {
+        return (StatusCode::UNAUTHORIZED, "User name or password invalid").into_response();
+    }
+    let code = crate::new_token();
+    s.codes.insert(
+        code.clone(),
+        Code {
+            redirect_uri: get("redirect_uri").to_string(),
+            challenge: get("code_challenge").to_string(),
+            user: get("user_name").to_string(),
+            expires: Instant::now() + Duration::from_secs(60),
+        },
+    );
+    let mut target = url::Url::parse(get("redirect_uri")).expect("a registered redirect URI parses");
+    target
+        .query_pairs_mut()
+        .append_pair("code", &code)
+        .append_pair("state", get("state"));
+    (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
 fn url_decode_form(body: &[u8]) -> HashMap<String, String> {

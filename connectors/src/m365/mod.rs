@@ -538,7 +538,7 @@ impl M365 {
             match details.get(&id) {
                 Some(Ok(detail)) => records.push(detail.clone()),
                 Some(Err(e)) => {
-                    failures.push(format!("{id}: {e}"));
+                    failures.push(SubFailure::of(format!("{id}"), e));
                     records.push(package);
                 }
                 None => records.push(package),
@@ -681,10 +681,13 @@ impl M365 {
             // The URL comes from a vendor answer: tokens go only to Dataverse's own domains
             // for this cloud (or to the BAP host itself, as a simulator or test instance is).
             if !dataverse_host_allowed(&instance, &self.hosts.bap) {
-                failures.push(format!(
-                    "environment {env_id}: its Dataverse URL {} is not on a Dataverse domain of this cloud; not read",
-                    crate::http::origin(&instance)
-                ));
+                failures.push(SubFailure {
+                    forbidden: false,
+                    text: format!(
+                        "environment {env_id}: its Dataverse URL {} is not on a Dataverse domain of this cloud; not read",
+                        crate::http::origin(&instance)
+                    ),
+                });
                 continue;
             }
             let page = format!("odata.maxpagesize={}", self.page_size);
@@ -700,7 +703,7 @@ impl M365 {
                     // A refused Dataverse audience or a missing application user is one
                     // environment's problem, reported by name.
                     Err(e) => {
-                        failures.push(format!("environment {env_id}: {e}"));
+                        failures.push(SubFailure::of(format!("environment {env_id}"), &e));
                         break;
                     }
                 }
@@ -750,9 +753,35 @@ impl M365 {
 enum Fetched {
     Records(Vec<Value>),
     /// Records read, plus the sub-reads that failed (one environment, one batch item).
-    Partial(Vec<Value>, Vec<String>),
+    Partial(Vec<Value>, Vec<SubFailure>),
     /// Nothing read, for a reason that is not an error of ours.
     Gap(CoverageStatus, String),
+}
+
+/// One sub-read that failed (an environment, a batch item), and whether the vendor refused it.
+#[derive(Debug)]
+struct SubFailure {
+    forbidden: bool,
+    text: String,
+}
+
+impl SubFailure {
+    fn of(what: impl std::fmt::Display, e: &ApiError) -> Self {
+        SubFailure {
+            forbidden: matches!(e, ApiError::Forbidden(_)),
+            text: format!("{what}: {e}"),
+        }
+    }
+}
+
+/// A partly read resource is `forbidden` only when every failed sub-read was refused by the
+/// vendor (decided on the error, never on its text, which holds hosts and ports).
+fn partial_status(failures: &[SubFailure]) -> CoverageStatus {
+    if failures.iter().all(|f| f.forbidden) {
+        CoverageStatus::Forbidden
+    } else {
+        CoverageStatus::Failed
+    }
 }
 
 /// Batch answers as records (each made by `record` from its key and body) plus the items that
@@ -763,7 +792,7 @@ fn partial(answers: BTreeMap<String, client::BatchResult>, record: impl Fn(&str,
     for (key, answer) in answers {
         match answer {
             Ok(body) => records.push(record(&key, body)),
-            Err(e) => failures.push(format!("{key}: {e}")),
+            Err(e) => failures.push(SubFailure::of(key, &e)),
         }
     }
     Fetched::Partial(records, failures)
@@ -889,12 +918,9 @@ impl Collector for M365 {
                 }
                 // Some sub-reads failed: keep what was read, but do not call it complete.
                 Ok(Fetched::Partial(records, failures)) => {
-                    let status = if failures.iter().all(|f| f.contains("403")) {
-                        CoverageStatus::Forbidden
-                    } else {
-                        CoverageStatus::Failed
-                    };
-                    let reason = format!("partly read: {}", failures.join("; "));
+                    let status = partial_status(&failures);
+                    let texts: Vec<&str> = failures.iter().map(|f| f.text.as_str()).collect();
+                    let reason = format!("partly read: {}", texts.join("; "));
                     Ok(ResourcePart::gap(resource, status, reason, records, requests))
                 }
                 Ok(Fetched::Gap(status, reason)) => {
@@ -960,5 +986,22 @@ mod tests {
             "http://127.0.0.1:9001/org1/",
             "http://127.0.0.1:9000"
         ));
+    }
+}
+
+#[cfg(test)]
+mod partial_tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_read_is_forbidden_only_when_the_vendor_refused_every_part() {
+        let refused = SubFailure::of("environment a", &ApiError::Forbidden("no role".into()));
+        // A host and port in the text that happen to read "403" decide nothing.
+        let elsewhere = SubFailure {
+            forbidden: false,
+            text: "environment b: its Dataverse URL http://127.0.0.1:40395 is not on a Dataverse domain".into(),
+        };
+        assert_eq!(partial_status(&[refused]), CoverageStatus::Forbidden);
+        assert_eq!(partial_status(&[elsewhere]), CoverageStatus::Failed);
     }
 }

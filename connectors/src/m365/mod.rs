@@ -538,7 +538,7 @@ impl M365 {
             match details.get(&id) {
                 Some(Ok(detail)) => records.push(detail.clone()),
                 Some(Err(e)) => {
-                    failures.push(SubFailure::of(format!("{id}"), e));
+                    failures.push(SubFailure::of(&id, e));
                     records.push(package);
                 }
                 None => records.push(package),

@@ -88,6 +88,7 @@ async fn main() {
         master_key: None,
         rules_dirs: Vec::new(),
         endpoints: EndpointPolicy::AllowTestEndpoints,
+        m365_app: None,
     };
     let svc = Service::open(config.clone()).await.unwrap();
     svc.create_tenant(&Caller::Local, "bench").await.unwrap();

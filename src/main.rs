@@ -276,6 +276,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if !a.allow_test_endpoints {
                 config.endpoints = EndpointPolicy::PublicHttpsOnly;
             }
+            config.m365_app = service::M365App::from_env().map_err(|e| anyhow!(e))?;
             serve(Service::open(config).await?, a, |_| {}).await
         }
         Command::User(UserCommand::Add {
@@ -389,6 +390,15 @@ pub async fn serve(svc: Service, a: ServeArgs, after_bind: impl FnOnce(&str)) ->
         eprintln!(
             "note: sign-in cookies are Secure, so browsers send them only over https; serve behind https and pass --public-url https://…, or listen on loopback"
         );
+    }
+    match svc.m365_app() {
+        Some(app) => eprintln!(
+            "Microsoft 365 connects by admin consent to app {}; its redirect URI: {url}/oauth/callback",
+            app.client_id
+        ),
+        None => eprintln!(
+            "note: Microsoft 365 browser connect is off (set AISPM_M365_CLIENT_ID and AISPM_M365_CLIENT_SECRET_FILE to turn it on)"
+        ),
     }
     after_bind(&url);
     let _ = std::io::stdout().flush();

@@ -54,12 +54,16 @@ impl Env {
 
     /// Starts `aispm serve` on a free port; returns the process and its URL.
     async fn serve(&self) -> (Child, String) {
-        let mut child = self
-            .cmd(&["serve", "--listen", "127.0.0.1:0", "--allow-test-endpoints"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        self.serve_with(&[]).await
+    }
+
+    /// `aispm serve` with more environment (the operator's Microsoft 365 app).
+    async fn serve_with(&self, vars: &[(&str, String)]) -> (Child, String) {
+        let mut command = self.cmd(&["serve", "--listen", "127.0.0.1:0", "--allow-test-endpoints"]);
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
@@ -983,4 +987,253 @@ async fn connecting_servicenow_by_signing_in_checks_state_pkce_and_redirect() {
     }
     let (_, log) = api.get(&admin, "/api/v1/tenants/acme/audit").await;
     assert!(log.to_string().contains("user:ana@acme.example") && log.to_string().contains("connection.add"));
+}
+
+/// The link on a "Continue to the vendor" page.
+fn continue_link(page: &str) -> String {
+    page.split("id=\"continue\" href=\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no continue link in {page}"))
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+fn query_of(link: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(link).unwrap().query_pairs().into_owned().collect()
+}
+
+/// Waits for a scan to complete; returns its view.
+async fn completed_scan(api: &Api, token: &str, slug: &str) -> Value {
+    let (status, started) = api
+        .call(token, Method::POST, &format!("/api/v1/tenants/{slug}/scans"), None)
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+    let scan = started["scans"][0]["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (_, view) = api.get(token, &format!("/api/v1/tenants/{slug}/scans/{scan}")).await;
+        if view["status"] == "completed" {
+            return view;
+        }
+        assert_ne!(view["status"], "failed", "{view}");
+        assert!(Instant::now() < deadline, "{view}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_microsoft_365_by_admin_consent_then_a_copilot_admin_sign_in() {
+    let e = Env::new("m365-oauth", None);
+    e.run(&["tenant", "add", "acme"]).await;
+    let out = e
+        .cmd(&["user", "add", "ana@acme.example", "--password-env", "PW"])
+        .env("PW", "correct horse battery")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    e.run(&[
+        "user",
+        "grant",
+        "ana@acme.example",
+        "--tenant",
+        "acme",
+        "--role",
+        "admin",
+    ])
+    .await;
+    let admin = e.run(&["token", "create", "--tenant", "acme", "--role", "admin"]).await;
+    // The directory has not consented yet, and no sign-in happened before: the sim issues no
+    // delegated token until an admin signs in here.
+    let config = sandbox::m365::SimConfig {
+        consented: false,
+        delegated_refresh_token: None,
+        ..Default::default()
+    };
+    let sim = sandbox::m365::start(config.clone(), sandbox::m365::scenarios::risky(), 0)
+        .await
+        .unwrap();
+    let base = sim.base_url.clone();
+    let secret_file = e.dir.join("m365-secret");
+    std::fs::write(&secret_file, format!("{}\n", config.client_secret)).unwrap();
+    let (_server, url) = e
+        .serve_with(&[
+            ("AISPM_M365_CLIENT_ID", config.client_id.clone()),
+            ("AISPM_M365_CLIENT_SECRET_FILE", secret_file.display().to_string()),
+            ("AISPM_M365_LOGIN_URL", format!("{base}/login")),
+            ("AISPM_M365_GRAPH_URL", format!("{base}/graph")),
+            ("AISPM_M365_BAP_URL", format!("{base}/bap")),
+            ("AISPM_M365_POWERPLATFORM_URL", format!("{base}/pp")),
+        ])
+        .await;
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let callback_uri = format!("{url}/oauth/callback");
+    let r = http
+        .post(format!("{base}/__sandbox/redirect_uris"))
+        .json(&json!([callback_uri]))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let (ana, csrf) = web_session(&http, &url, "ana@acme.example").await;
+    let api = Api {
+        client: http.clone(),
+        url: url.clone(),
+    };
+    let page = |path: String| {
+        let http = http.clone();
+        let (url, ana, csrf) = (url.clone(), ana.clone(), csrf.clone());
+        async move {
+            let r = http
+                .post(format!("{url}{path}"))
+                .header("cookie", ana)
+                .form(&[("csrf", csrf.as_str())])
+                .send()
+                .await
+                .unwrap();
+            r.text().await.unwrap()
+        }
+    };
+    // Entra's consent page answers with a redirect to the callback; the admin declines first.
+    let entra = |link: String, decision: &'static str| {
+        let http = http.clone();
+        let (login, password) = config.admins[0].clone();
+        async move {
+            let q = query_of(&link);
+            let action = url::Url::parse(&link).unwrap();
+            let mut fields: Vec<(String, String)> = q.into_iter().collect();
+            fields.extend([
+                ("login".to_string(), login),
+                ("passwd".to_string(), password),
+                ("decision".to_string(), decision.to_string()),
+            ]);
+            let r = http
+                .post(format!("{}://{}{}", action.scheme(), action.authority(), action.path()))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FOUND, "{link}");
+            r.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+
+    let consent = continue_link(&page("/t/acme/connect/m365".into()).await);
+    assert!(
+        consent.starts_with(&format!("{base}/login/organizations/v2.0/adminconsent?")),
+        "{consent}"
+    );
+    let q = query_of(&consent);
+    assert_eq!(q["redirect_uri"], callback_uri);
+    assert!(
+        !consent.contains(&config.client_secret),
+        "the secret never goes to the browser"
+    );
+    let declined = entra(consent, "cancel").await;
+    assert!(declined.contains("error=access_denied"), "{declined}");
+    let r = http.get(&declined).header("cookie", &ana).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(text.contains("did not grant access"), "{text}");
+
+    // Accepted: back with admin_consent=True and the directory; the connection is made for it.
+    let consent = continue_link(&page("/t/acme/connect/m365".into()).await);
+    let back = entra(consent, "accept").await;
+    let q = query_of(&back);
+    assert_eq!(q["admin_consent"], "True");
+    assert_eq!(q["tenant"], config.directory_id);
+    // A forged directory in the callback is refused (and spends nothing of value).
+    let forged = back.replace(&config.directory_id, "../../evil");
+    let r = http.get(&forged).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let consent = continue_link(&page("/t/acme/connect/m365".into()).await);
+    let back = entra(consent, "accept").await;
+    let r = http.get(&back).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let (_, list) = api.get(&admin, "/api/v1/tenants/acme/connections").await;
+    let connection = list[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list[0]["provider"], "m365");
+    assert!(!list.to_string().contains(&config.client_secret));
+
+    // App-only: the delegated-only reads are the reported gap.
+    let view = completed_scan(&api, &admin, "acme").await;
+    let status_of = |view: &Value, resource: &str| {
+        view["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["resource"] == resource)
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status_of(&view, "m365.copilot_policy_settings"), "unavailable");
+
+    // A Copilot admin signs in (code + PKCE at the directory itself).
+    let connections = http
+        .get(format!("{url}/t/acme/connections"))
+        .header("cookie", &ana)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(connections.contains("Sign in as a Copilot admin"));
+    let sign_in = continue_link(&page(format!("/t/acme/connections/{connection}/admin-sign-in")).await);
+    assert!(
+        sign_in.starts_with(&format!("{base}/login/{}/oauth2/v2.0/authorize?", config.directory_id)),
+        "{sign_in}"
+    );
+    let q = query_of(&sign_in);
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["scope"].contains("offline_access") && q["scope"].contains("CopilotPolicySettings.Read"));
+    let back = entra(sign_in, "accept").await;
+    let r = http.get(&back).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap());
+    let connections = http
+        .get(format!("{url}/t/acme/connections"))
+        .header("cookie", &ana)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(connections.contains("Copilot admin signed in"));
+
+    // Now the delegated reads are collected and the rules they unlock fire. The simulator
+    // retires each refresh token once used, so the second scan works only if the first one
+    // stored the token Microsoft rotated.
+    for round in 0..2 {
+        let view = completed_scan(&api, &admin, "acme").await;
+        for resource in [
+            "m365.copilot_limited_mode",
+            "m365.copilot_policy_settings",
+            "m365.powerplatform_inventory",
+        ] {
+            assert_eq!(
+                status_of(&view, resource),
+                "collected",
+                "round {round}: {resource}: {}",
+                view["coverage"]
+            );
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, findings) = api.get(&admin, "/api/v1/tenants/acme/findings?rule=M365-AGT-002").await;
+        if findings["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            assert_eq!(findings["items"][0]["resource"]["name"], "HR Helper");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{findings}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (_, log) = api.get(&admin, "/api/v1/tenants/acme/audit").await;
+    assert!(log.to_string().contains("connection.admin_sign_in"), "{log}");
 }

@@ -320,9 +320,24 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     ] {
         e.run(args).await;
     }
-    let m365 = sandbox::m365::simulated_connection("risky").await.unwrap();
+    // The operator's multi-tenant Microsoft app; the directory has not consented to it yet.
+    let m365_config = sandbox::m365::SimConfig {
+        consented: false,
+        delegated_refresh_token: None,
+        ..Default::default()
+    };
+    let m365 = sandbox::m365::start(m365_config.clone(), sandbox::m365::scenarios::risky(), 0)
+        .await
+        .unwrap();
+    let base = m365.base_url.clone();
     let mut server = e
         .cmd(&["serve", "--listen", "127.0.0.1:0", "--allow-test-endpoints"])
+        .env("AISPM_M365_CLIENT_ID", &m365_config.client_id)
+        .env("AISPM_M365_CLIENT_SECRET", &m365_config.client_secret)
+        .env("AISPM_M365_LOGIN_URL", format!("{base}/login"))
+        .env("AISPM_M365_GRAPH_URL", format!("{base}/graph"))
+        .env("AISPM_M365_BAP_URL", format!("{base}/bap"))
+        .env("AISPM_M365_POWERPLATFORM_URL", format!("{base}/pp"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -346,6 +361,15 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     let sn = sandbox::servicenow::start(sn_config.clone(), sandbox::servicenow::scenarios::risky(), 0)
         .await
         .unwrap();
+    // ...and so does the Microsoft app registration.
+    reqwest::Client::new()
+        .post(format!("{base}/__sandbox/redirect_uris"))
+        .json(&json!([format!("{url}/oauth/callback")]))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
 
     let d = Driver::start(&driver, &browser).await;
     d.go(&format!("{url}/")).await;
@@ -358,7 +382,7 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     d.wait_for("Wrong email or password", Duration::from_secs(10)).await;
 
     // The tenant admin connects ServiceNow by signing in at the instance (authorization code
-    // with PKCE), and Microsoft 365 with the client-credentials form.
+    // with PKCE), and Microsoft 365 by admin consent, then signs in as a Copilot admin.
     sign_in(&d, &url, "ana@acme.example").await;
     d.go(&format!("{url}/t/acme/connections")).await;
     let page = d
@@ -382,28 +406,27 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     d.click("#allow").await;
     d.wait_for("<td>ServiceNow", Duration::from_secs(20)).await;
     assert!(d.current_url().await.ends_with("/t/acme/connections"));
-    let m = |k: &str| m365.settings[k].as_str().unwrap().to_string();
-    for key in [
-        "directory_id",
-        "client_id",
-        "login_url",
-        "graph_url",
-        "bap_url",
-        "powerplatform_url",
-    ] {
-        d.type_into(&format!("#m365-{key}"), &m(key)).await;
-    }
-    d.type_into("#m365-secret-client_secret", &m365.secrets["client_secret"])
-        .await;
-    let forms = d.find_all("button.connect").await;
-    d.cmd(
-        reqwest::Method::POST,
-        &format!("/element/{}/click", forms[1]),
-        Some(json!({})),
-    )
-    .await;
+    d.click("#connect-m365").await;
+    d.wait_for("Continue to Microsoft", Duration::from_secs(10)).await;
+    d.click("#continue").await;
+    d.wait_for("Permissions requested", Duration::from_secs(10)).await;
+    shoot(&d, "m365-consent").await;
+    let (admin, admin_password) = m365_config.admins[0].clone();
+    d.type_into("#login", &admin).await;
+    d.type_into("#passwd", &admin_password).await;
+    d.click("#accept").await;
     let page = d.wait_for("<td>Microsoft 365", Duration::from_secs(30)).await;
     assert!(!page.contains(&sn_config.client_secret), "no secret on the page");
+    assert!(!page.contains(&m365_config.client_secret), "no secret on the page");
+    // The optional delegated sign-in, at the directory itself.
+    d.click("button.admin-sign-in").await;
+    d.wait_for("Continue to Microsoft", Duration::from_secs(10)).await;
+    d.click("#continue").await;
+    d.wait_for("Sign in to your account", Duration::from_secs(10)).await;
+    d.type_into("#login", &admin).await;
+    d.type_into("#passwd", &admin_password).await;
+    d.click("#accept").await;
+    d.wait_for("Copilot admin signed in", Duration::from_secs(20)).await;
     shoot(&d, "connections").await;
 
     // Scan now: the progress page refreshes itself until the scan completes.
@@ -426,6 +449,20 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(700)).await;
     };
     shoot(&d, "findings").await;
+    // What the Copilot admin's sign-in unlocked: the anonymous agent on Direct Line.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        d.go(&format!("{url}/t/acme/findings?provider=m365&severity=critical"))
+            .await;
+        if d.source()
+            .await
+            .contains("without authentication is on a public channel")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the delegated read's finding appears");
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
     let row = source
         .split("<tr>")
         .find(|r| r.contains("class=\"pill\">path<"))
@@ -486,6 +523,10 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     d.go(&format!("{url}/t/acme/connections")).await;
     let page = d.wait_for("<h1>Connections</h1>", Duration::from_secs(10)).await;
     assert!(d.find_all("button.connect").await.is_empty(), "no Connect for a viewer");
+    assert!(d
+        .find_all("#connect-m365, button.admin-sign-in, #sign-in-servicenow")
+        .await
+        .is_empty());
     assert!(!page.contains("scan-now") && !page.contains("/tokens\">Tokens"));
     d.go(&finding_url).await;
     d.wait_for("Exposure path", Duration::from_secs(10)).await;

@@ -43,11 +43,57 @@ pub enum Grant {
         username: String,
         password: ResourceOwnerPassword,
     },
-    /// A refresh token from an authorization code grant (an admin signed in at the vendor).
-    /// A rotated refresh token the vendor returns is used for the rest of the process.
+    /// A refresh token from an authorization code grant (an admin signed in at the vendor),
+    /// held in a slot that token sources of one connection share: a vendor that rotates it
+    /// (Entra does, with every use) gets the newest one from each of them, and the collector
+    /// hands the rotated one to the store. `scope` asks for a token of one resource (Entra's
+    /// refresh tokens serve several).
     RefreshToken {
-        refresh_token: RefreshToken,
+        slot: RefreshSlot,
+        scope: Option<String>,
     },
+}
+
+/// The refresh token a connection's token sources share, and whether the vendor rotated it.
+#[derive(Clone)]
+pub struct RefreshSlot(Arc<RefreshState>);
+
+struct RefreshState {
+    current: std::sync::Mutex<(RefreshToken, bool)>,
+    /// One exchange at a time: a rotating vendor refuses the old token once it issued a new one.
+    exchange: Mutex<()>,
+}
+
+impl std::fmt::Debug for RefreshSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefreshSlot(<redacted>)")
+    }
+}
+
+impl RefreshSlot {
+    pub fn new(refresh_token: &str) -> Self {
+        RefreshSlot(Arc::new(RefreshState {
+            current: std::sync::Mutex::new((RefreshToken::new(refresh_token.to_string()), false)),
+            exchange: Mutex::new(()),
+        }))
+    }
+
+    fn current(&self) -> RefreshToken {
+        self.0.current.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    fn replace(&self, token: &RefreshToken) {
+        let mut current = self.0.current.lock().unwrap_or_else(|e| e.into_inner());
+        if current.0.secret() != token.secret() {
+            *current = (token.clone(), true);
+        }
+    }
+
+    /// The refresh token the vendor issued in place of the stored one, if it did.
+    pub fn rotated(&self) -> Option<String> {
+        let current = self.0.current.lock().unwrap_or_else(|e| e.into_inner());
+        current.1.then(|| current.0.secret().clone())
+    }
 }
 
 struct Cached {
@@ -120,11 +166,18 @@ impl OAuthTokenSource {
                 }
                 request.request_async(&self.http).await
             }
-            (None, Grant::RefreshToken { refresh_token }) => {
-                client
-                    .exchange_refresh_token(refresh_token)
-                    .request_async(&self.http)
-                    .await
+            (None, Grant::RefreshToken { slot, scope }) => {
+                let _one_at_a_time = slot.0.exchange.lock().await;
+                let refresh_token = slot.current();
+                let mut request = client.exchange_refresh_token(&refresh_token);
+                for scope in scope.iter().flat_map(|s| s.split_whitespace()) {
+                    request = request.add_scope(oauth2::Scope::new(scope.to_string()));
+                }
+                let answer = request.request_async(&self.http).await;
+                if let Some(rotated) = answer.as_ref().ok().and_then(|r| r.refresh_token()) {
+                    slot.replace(rotated);
+                }
+                answer
             }
             (None, Grant::Password { username, password }) => {
                 let username = ResourceOwnerUsername::new(username.clone());
@@ -158,6 +211,7 @@ pub fn authorization_request(
     client_id: &str,
     redirect_uri: &str,
     state: &str,
+    scopes: &[String],
 ) -> Result<(String, String), AuthError> {
     let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
     let client = BasicClient::new(ClientId::new(client_id.to_string()))
@@ -172,6 +226,7 @@ pub fn authorization_request(
     let state = state.to_string();
     let (url, _) = client
         .authorize_url(move || oauth2::CsrfToken::new(state))
+        .add_scopes(scopes.iter().map(|s| oauth2::Scope::new(s.clone())))
         .set_pkce_challenge(challenge)
         .url();
     Ok((url.to_string(), verifier.secret().clone()))
@@ -262,7 +317,11 @@ impl TokenSource for OAuthTokenSource {
                     return Ok(c.access.clone());
                 }
             }
-            let previous_refresh = cached.as_ref().and_then(|c| c.refresh.clone());
+            // A shared slot is the one place a signed-in grant's refresh token lives.
+            let previous_refresh = match self.grant {
+                Grant::RefreshToken { .. } => None,
+                _ => cached.as_ref().and_then(|c| c.refresh.clone()),
+            };
             let fresh = match previous_refresh {
                 Some(rt) => match self.fetch(Some(&rt)).await {
                     Ok(t) => t,

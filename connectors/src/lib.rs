@@ -102,6 +102,9 @@ pub async fn read_all(collector: &dyn Collector) -> Result<Parts, ApiError> {
 pub type Parts = BTreeMap<String, ResourcePart>;
 
 /// A vendor collector bound to one connection.
+/// Secret values by name (a connection's, or those a vendor replaced).
+pub type Secrets = BTreeMap<String, String>;
+
 pub trait Collector: Send + Sync {
     fn provider(&self) -> &'static str;
     /// Resource names in fetch order (later ones may use earlier parts).
@@ -114,6 +117,11 @@ pub trait Collector: Send + Sync {
     fn transform(&self, parts: &Parts, connection_id: &str, collected_at: &str) -> Inventory;
     /// Request accounting for this connection.
     fn stats(&self) -> Arc<RequestStats>;
+    /// Secrets the vendor replaced during this collector's life (a rotated refresh token),
+    /// for the store to keep in place of the old ones. Empty when nothing rotated.
+    fn rotated_secrets(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
 }
 
 /// A stored connection, as the jobs crate hands it to a connector: non-secret settings and the
@@ -159,7 +167,9 @@ pub struct Vendor {
     /// The collector for a stored connection.
     pub collector: fn(&ConnectionSpec) -> Result<Box<dyn Collector>, ConnectError>,
     /// Proves a connection's credentials (obtains a token; reads no data).
-    pub verify: fn(ConnectionSpec) -> BoxFuture<'static, Result<(), ConnectError>>,
+    /// Proves the credentials without reading data; returns the secrets the vendor rotated
+    /// meanwhile (a refresh token), which are what must be stored.
+    pub verify: fn(ConnectionSpec) -> BoxFuture<'static, Result<Secrets, ConnectError>>,
 }
 
 /// One non-secret connection setting.
@@ -263,6 +273,6 @@ pub fn collector(spec: &ConnectionSpec) -> Result<Box<dyn Collector>, ConnectErr
 }
 
 /// Proves a connection's credentials by obtaining a token.
-pub async fn verify(spec: &ConnectionSpec) -> Result<(), ConnectError> {
+pub async fn verify(spec: &ConnectionSpec) -> Result<Secrets, ConnectError> {
     (vendor(&spec.provider)?.verify)(spec.clone()).await
 }

@@ -85,6 +85,19 @@ async fn every_request_the_connector_sends_exists_in_microsofts_metadata() {
                     wrong.push(format!("{line}: {e}"));
                 }
             }
+            // No machine-readable description is published for the inventory API: its body
+            // is held against the documented query shape (reference addendum B2).
+            "pp" => {
+                let body: serde_json::Value = serde_json::from_str(rest.strip_prefix("query ").unwrap()).unwrap();
+                shapes.insert("pp query".to_string());
+                let options = &body["Options"];
+                if body["TableName"] != "PowerPlatformResources"
+                    || !body["Clauses"].is_array()
+                    || !(options["Top"].is_u64() && options["Skip"].is_u64() && options["SkipToken"].is_string())
+                {
+                    wrong.push(format!("{line}: not the documented query shape"));
+                }
+            }
             other => panic!("unexpected surface {other}"),
         }
     }
@@ -102,6 +115,10 @@ async fn every_request_the_connector_sends_exists_in_microsofts_metadata() {
         "graph v1.0 /copilot/admin/catalog/packages/{id}",
         "graph v1.0 /servicePrincipals/microsoft.graph.agentIdentity",
         "graph beta /security/informationProtection/sensitivityLabels",
+        // As the signed-in admin (the delegated-only APIs).
+        "graph v1.0 /copilot/admin/settings/limitedMode",
+        "graph beta /copilot/admin/policySettings/microsoft.copilot.allowwebsearch",
+        "pp query",
         "dataverse bots",
         "dataverse botcomponents",
         "dataverse systemusers",

@@ -519,6 +519,7 @@ fn hardened_m365() -> Inventory {
         "app_role_assignments", "oauth2_permission_grants", "service_principal_owners", "permission_catalog",
         "sharepoint_settings", "sensitivity_labels", "environments", "copilot_studio_bots",
         "copilot_studio_components", "copilot_studio_owners", "copilot_studio_activity",
+        "copilot_policy_settings", "powerplatform_inventory",
     ]
     .iter()
     .map(|r| json!({"resource": format!("m365.{r}"), "status": "collected", "evidence": "api", "requests": 1, "records": 1, "error": null}))
@@ -537,13 +538,13 @@ fn hardened_m365() -> Inventory {
         "agents": [
             {"id": "m365:bot:b1", "kind": "copilot_studio_agent", "name": "Benefits", "owner": "m365:user:u1",
              "identity": "invoker", "run_as": null, "role_mask": null, "audience": ["m365:group:g"], "audience_unknown": false,
-             "channels": [], "autonomy": "autonomous",
+             "channels": ["Teams"], "autonomy": "autonomous",
              "tools": [{"tool_id": "m365:bot_action:a1", "autonomy": "autonomous", "active": true, "attributes": {}}],
              "knowledge": ["m365:site:benefits"], "teams": [], "active": true, "last_used": recent,
              "attributes": {"authentication": "entra", "access_policy": "groups", "published": true, "published_on": "2026-02-20T16:02:11Z",
                             "owner_state": "active", "components_known": true, "knowledge_kinds": ["SharePointSearchSource"],
                             "maker_credential_actions": [], "unknown_credential_actions": [], "activity_known": true,
-                            "last_conversation": recent, "environment_name": "Default"}},
+                            "last_conversation": recent, "environment_name": "Default", "channels_known": true}},
             {"id": "m365:package:p1", "kind": "copilot_package_agent", "name": "Finance Q&A", "owner": null,
              "identity": "invoker", "run_as": null, "role_mask": null, "audience": ["m365:group:g"], "audience_unknown": false,
              "channels": ["copilot"], "autonomy": "supervised",
@@ -575,6 +576,8 @@ fn hardened_m365() -> Inventory {
             setting("sharepoint.isResharingByExternalUsersEnabled", json!(false)),
             setting("sensitivity_labels.count", json!(2)),
             setting("sensitivity_labels.protecting", json!(1)),
+            setting("copilot.web_search", json!("disabled")),
+            setting("copilot.policy_group_scoped", json!([])),
         ],
         "untrusted_inputs": [
             {"id": "m365:inbound_email", "kind": "inbound_email", "name": "External email", "reaches": ["m365:copilot"],
@@ -677,6 +680,20 @@ fn m365_cases() -> Vec<(&'static str, Break)> {
         }),
         ("M365-CFG-006", |i| {
             m365_set(i, "sensitivity_labels.protecting", json!(0))
+        }),
+        ("M365-CFG-001", |i| {
+            m365_set(i, "copilot.web_search", json!("not_configured"))
+        }),
+        ("M365-CFG-008", |i| {
+            m365_set(
+                i,
+                "copilot.policy_group_scoped",
+                json!(["microsoft.copilot.imagegeneration"]),
+            )
+        }),
+        ("M365-AGT-002", |i| {
+            attr(i, "m365:bot:b1", "authentication", json!("none"));
+            agent_mut(i, "m365:bot:b1").channels.push("Direct Line".into());
         }),
         ("M365-LIC-001", |i| {
             principal_mut(i, "m365:user:u1")

@@ -128,6 +128,30 @@ async fn note_interrupted(
     Ok(())
 }
 
+/// Stores the secrets the vendor rotated during the scan (a refresh token that replaced the
+/// one on record, which the vendor may no longer accept), as soon as it happens: a crash later
+/// in the scan must not leave only a dead token behind.
+async fn keep_rotated_secrets(
+    rt: &Runtime,
+    spec: &ConnectionSpec,
+    collector: &dyn connectors::Collector,
+    kept: &mut std::collections::BTreeMap<String, String>,
+) -> Result<(), WorkError> {
+    let changed: std::collections::BTreeMap<String, String> = collector
+        .rotated_secrets()
+        .into_iter()
+        .filter(|(k, v)| kept.get(k) != Some(v))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    rt.store
+        .update_connection_secrets(&spec.id, &rt.secrets, &changed)
+        .await?;
+    kept.extend(changed);
+    Ok(())
+}
+
 /// Requests spent on the stored parts (retries inside a part included).
 fn spent(parts: &connectors::Parts) -> i64 {
     parts.values().map(|p| p.coverage.requests as i64).sum()
@@ -165,6 +189,8 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
         Ok::<(), WorkError>(())
     };
     let stats = collector.stats();
+    // Secrets as last written, so a rotated refresh token is stored once per rotation.
+    let mut kept = spec.secrets.clone();
     // Counters carried over from earlier attempts of this scan (the collector's start at 0).
     let throttled_before = scan.throttled;
     for resource in &resources {
@@ -172,7 +198,9 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
             continue; // fetched before a crash or an earlier attempt
         }
         let sent_before = stats.requests();
-        match collector.fetch(resource, &parts).await {
+        let fetched = collector.fetch(resource, &parts).await;
+        keep_rotated_secrets(rt, &spec, collector.as_ref(), &mut kept).await?;
+        match fetched {
             Ok(part) => {
                 rt.store.save_part(scan_id, resource, &part).await?;
                 parts.insert(resource.clone(), part);

@@ -13,6 +13,7 @@ mod scans;
 pub use access::{
     new_form_token, AuditEntry, Caller, NewToken, Role, TenantScope, TokenInfo, WebSession, MIN_PASSWORD, SESSION_HOURS,
 };
+pub use browser::{Callback, M365App};
 pub use queries::{AgentSummary, AgentView, FindingQuery, Page, ScanView, MAX_PAGE};
 
 pub use endpoints::EndpointPolicy;
@@ -83,6 +84,8 @@ pub struct Config {
     pub rules_dirs: Vec<PathBuf>,
     /// Which base URLs connections may use.
     pub endpoints: EndpointPolicy,
+    /// The operator's multi-tenant Microsoft 365 app, for connecting from the browser.
+    pub m365_app: Option<M365App>,
 }
 
 impl Config {
@@ -97,6 +100,7 @@ impl Config {
                 .map(|dirs| std::env::split_paths(&dirs).collect())
                 .unwrap_or_default(),
             endpoints,
+            m365_app: None,
         }
     }
 }
@@ -260,12 +264,14 @@ impl Service {
             settings: new.settings.clone(),
             secrets: new.secrets.clone(),
         };
-        connectors::verify(&spec).await.map_err(|e| ServiceError::Connect {
+        let rotated = connectors::verify(&spec).await.map_err(|e| ServiceError::Connect {
             label: new.label.clone(),
             reason: e.to_string(),
         })?;
+        let mut secrets = new.secrets.clone();
+        secrets.extend(rotated);
         let context = SealContext::new(&id, &tenant.id, &new.provider, &new.settings);
-        let sealed = self.rt.secrets.seal(&context, &new.secrets);
+        let sealed = self.rt.secrets.seal(&context, &secrets);
         self.store()
             .add_connection(&id, &tenant.id, &new.provider, &new.label, &new.settings, sealed)
             .await?;

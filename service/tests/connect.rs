@@ -18,6 +18,7 @@ async fn service(policy: EndpointPolicy) -> (Service, TempDir) {
         master_key: None,
         rules_dirs: Vec::new(),
         endpoints: policy,
+        m365_app: None,
     };
     let svc = Service::open(config).await.unwrap();
     svc.create_tenant(&Caller::Local, "acme").await.unwrap();

@@ -114,6 +114,11 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{slug}/connections", get(connections).post(connect))
         .route("/t/{slug}/connections/{id}/remove", post(remove_connection))
         .route("/t/{slug}/connect/servicenow", post(begin_servicenow))
+        .route("/t/{slug}/connect/m365", post(begin_m365_consent))
+        .route(
+            "/t/{slug}/connections/{id}/admin-sign-in",
+            post(begin_m365_admin_sign_in),
+        )
         .route("/oauth/callback", get(oauth_callback))
         .route("/t/{slug}/scans", post(start_scan))
         .route("/t/{slug}/scans/{id}", get(scan))
@@ -614,19 +619,26 @@ fn vendors() -> Vec<Value> {
 }
 
 async fn connections_page(s: &AppState, signed: &Signed, scope: &TenantScope, error: Option<String>) -> PageResult {
-    let list: Vec<Value> = s
-        .service
-        .connections(scope)
-        .await?
-        .into_iter()
-        .map(|c| json!({"id": c.id, "provider": c.provider, "label": c.label, "created_at": c.created_at}))
-        .collect();
+    let mut list: Vec<Value> = Vec::new();
+    for c in s.service.connections(scope).await? {
+        // Whether a Copilot admin signed in: shown to admins, who can sign in (again).
+        let admin_sign_in = if c.provider == connectors::m365::PROVIDER && scope.role >= Role::Admin {
+            s.service.has_admin_sign_in(scope, &c.id).await.unwrap_or(false)
+        } else {
+            false
+        };
+        list.push(
+            json!({"id": c.id, "provider": c.provider, "label": c.label, "created_at": c.created_at,
+            "m365": c.provider == connectors::m365::PROVIDER, "admin_sign_in": admin_sign_in}),
+        );
+    }
     let mut response = s.web.render(
         "connections.html",
         page(
             signed,
             Some(scope),
-            json!({"connections": list, "vendors": vendors(), "error": error, "redirect_uri": s.web.redirect_uri}),
+            json!({"connections": list, "vendors": vendors(), "error": error, "redirect_uri": s.web.redirect_uri,
+                "m365_app": s.service.m365_app().map(|a| a.client_id.clone())}),
         ),
     );
     if error.is_some() {
@@ -735,15 +747,65 @@ async fn begin_servicenow(
                 &s.web.redirect_uri,
             )
             .await;
-        match started {
-            Ok(url) => Ok(s.web.render(
-                "continue.html",
-                page(&signed, Some(&scope), json!({"vendor": "ServiceNow", "url": url})),
-            )),
-            Err(e @ ServiceError::Invalid(_)) => connections_page(&s, &signed, &scope, Some(e.to_string())).await,
-            Err(e) => Err(e.into()),
-        }
+        let what = "sign in at ServiceNow as the integration user and allow aispm to read";
+        continue_page(&s, &signed, &scope, started, "ServiceNow", what).await
     })
+}
+
+/// Starts connecting a Microsoft 365 directory: admin consent to the operator's app.
+async fn begin_m365_consent(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        let started = s
+            .service
+            .begin_m365_admin_consent(&scope, &signed.caller, &s.web.redirect_uri)
+            .await;
+        continue_page(&s, &signed, &scope, started, "Microsoft", "sign in at Microsoft as a Global Administrator (or Privileged Role Administrator) of the directory and accept aispm's read-only permissions for your organisation").await
+    })
+}
+
+/// Starts the optional sign-in of a Copilot or Power Platform admin for one M365 connection.
+async fn begin_m365_admin_sign_in(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, id)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        let started = s
+            .service
+            .begin_m365_admin_sign_in(&scope, &signed.caller, &id, &s.web.redirect_uri)
+            .await;
+        continue_page(&s, &signed, &scope, started, "Microsoft", "sign in at Microsoft as an AI Administrator or Global Reader who is also a Power Platform administrator; aispm keeps only the refresh token, sealed, and reads Copilot policy settings and the Copilot Studio inventory as that admin").await
+    })
+}
+
+/// The "continue to the vendor" page of a started sign-in, or the connections page saying why
+/// it could not start.
+async fn continue_page(
+    s: &AppState,
+    signed: &Signed,
+    scope: &TenantScope,
+    started: service::Result<String>,
+    vendor: &str,
+    what: &str,
+) -> PageResult {
+    match started {
+        Ok(url) => Ok(s.web.render(
+            "continue.html",
+            page(signed, Some(scope), json!({"vendor": vendor, "url": url, "what": what})),
+        )),
+        Err(e @ ServiceError::Invalid(_)) => connections_page(s, signed, scope, Some(e.to_string())).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -752,6 +814,8 @@ struct CallbackParams {
     state: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    admin_consent: Option<String>,
+    tenant: Option<String>,
 }
 
 /// Where vendors send the admin back after signing in (`/oauth/callback`).
@@ -763,14 +827,13 @@ async fn oauth_callback(State(s): State<AppState>, headers: HeaderMap, Query(q):
             let why: String = why.chars().take(200).collect();
             return Err(ServiceError::Invalid(format!("the vendor did not grant access: {why}")).into());
         }
-        let (slug, _) = s
-            .service
-            .finish_sign_in(
-                &signed.caller,
-                q.state.as_deref().unwrap_or(""),
-                q.code.as_deref().unwrap_or(""),
-            )
-            .await?;
+        let back = service::Callback {
+            state: q.state.unwrap_or_default(),
+            code: q.code,
+            admin_consent: q.admin_consent,
+            tenant: q.tenant,
+        };
+        let (slug, _) = s.service.finish_sign_in(&signed.caller, &back).await?;
         Ok(Redirect::to(&format!("/t/{slug}/connections")).into_response())
     })
 }

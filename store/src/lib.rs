@@ -272,6 +272,46 @@ impl Store {
         Ok(resealed)
     }
 
+    /// Replaces some of a connection's secrets (a refresh token the vendor rotated, a
+    /// delegated sign-in added later), keeping the others. A compare-and-swap on the sealed
+    /// value rather than a read-then-write transaction: SQLite cannot upgrade a read lock while
+    /// a worker writes, and a concurrent change is merged, not lost. `false` when the
+    /// connection is gone.
+    pub async fn update_connection_secrets(
+        &self,
+        id: &str,
+        sealer: &SecretBox,
+        changes: &std::collections::BTreeMap<String, String>,
+    ) -> Result<bool, StoreError> {
+        for _ in 0..8 {
+            let Some(conn) = connection::Entity::find_by_id(id.to_string()).one(&self.db).await? else {
+                return Ok(false);
+            };
+            let settings: serde_json::Value =
+                serde_json::from_str(&conn.settings).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let context = SealContext::new(&conn.id, &conn.tenant_id, &conn.provider, &settings);
+            let mut secrets = sealer
+                .open(&context, &conn.secrets)
+                .map_err(|e| StoreError::Corrupt(format!("connection {} ({}): {e}", conn.label, conn.id)))?;
+            secrets.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+            let done = connection::Entity::update_many()
+                .col_expr(
+                    connection::Column::Secrets,
+                    sea_orm::sea_query::Expr::value(sealer.seal(&context, &secrets)),
+                )
+                .filter(connection::Column::Id.eq(id))
+                .filter(connection::Column::Secrets.eq(conn.secrets))
+                .exec(&self.db)
+                .await?;
+            if done.rows_affected == 1 {
+                return Ok(true);
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "connection {id}: its secrets kept changing while being updated"
+        )))
+    }
+
     pub async fn connection(&self, id: &str) -> Result<connection::Model, StoreError> {
         connection::Entity::find_by_id(id.to_string())
             .one(&self.db)

@@ -9,7 +9,7 @@
 pub mod client;
 pub mod transform;
 
-use crate::auth::{Grant, OAuthTokenSource, TokenSource};
+use crate::auth::{Grant, OAuthTokenSource, RefreshSlot, TokenSource};
 use crate::http::{path_segment, ApiClient, ApiError, Pacing, RequestStats};
 use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart, Setting, SettingKind};
 use futures::future::BoxFuture;
@@ -39,10 +39,62 @@ pub const DEFAULT_PAGE_SIZE: usize = 500;
 pub const ACTIVITY_DAYS: i64 = 90;
 
 pub const CLIENT_SECRET: &str = "client_secret";
+/// The refresh token of a Copilot or Power Platform admin who signed in (authorization code
+/// with PKCE): what the APIs Microsoft serves only to signed-in admins are read with.
+pub const DELEGATED_REFRESH_TOKEN: &str = "delegated_refresh_token";
 
-/// Why some reads are not possible yet (the interactive admin connect flow does not exist).
+/// Why some reads are not possible without the optional admin sign-in.
 pub const NEEDS_DELEGATED: &str =
-    "needs delegated admin sign-in: Microsoft serves this API only to a signed-in admin and refuses app-only tokens";
+    "needs delegated admin sign-in: Microsoft serves this API only to a signed-in admin and refuses app-only tokens (sign in as a Copilot or Power Platform admin on the connection's page)";
+
+/// The admin-consent URL of the operator's multi-tenant app (reference §1.2, v2 form): the
+/// directory admin grants the app's configured permissions and comes back with
+/// `admin_consent=True&tenant=<guid>&state=...`.
+pub fn admin_consent_url(login_url: &str, client_id: &str, graph_url: &str, redirect_uri: &str, state: &str) -> String {
+    let mut url = url::Url::parse(&format!(
+        "{}/organizations/v2.0/adminconsent",
+        login_url.trim_end_matches('/')
+    ))
+    .expect("the login URL was checked");
+    url.query_pairs_mut()
+        .append_pair("client_id", client_id)
+        .append_pair("scope", &format!("{}/.default", graph_url.trim_end_matches('/')))
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state);
+    url.to_string()
+}
+
+pub fn authorize_url(login_url: &str, directory_id: &str) -> String {
+    format!(
+        "{}/{directory_id}/oauth2/v2.0/authorize",
+        login_url.trim_end_matches('/')
+    )
+}
+
+pub fn token_url(login_url: &str, directory_id: &str) -> String {
+    format!("{}/{directory_id}/oauth2/v2.0/token", login_url.trim_end_matches('/'))
+}
+
+/// What the admin sign-in asks for: a refresh token, and the delegated Copilot admin scopes
+/// (the Power Platform API's token is redeemed from the same refresh token).
+pub fn delegated_scopes(graph_url: &str) -> Vec<String> {
+    let graph = graph_url.trim_end_matches('/');
+    vec![
+        "offline_access".into(),
+        format!("{graph}/CopilotSettings-LimitedMode.Read"),
+        format!("{graph}/CopilotPolicySettings.Read"),
+    ]
+}
+
+/// Whether `text` is a directory id as Entra returns it in `tenant=` (a GUID): it becomes a
+/// path segment of the token URL.
+pub fn is_directory_id(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
 
 /// An M365 connection's non-secret settings, as stored with the connection.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -233,12 +285,18 @@ pub const VENDOR: crate::Vendor = crate::Vendor {
             required: false,
         },
     ],
-    secrets: &[CLIENT_SECRET],
+    secrets: &[CLIENT_SECRET, DELEGATED_REFRESH_TOKEN],
     default_max_rps: DEFAULT_GRAPH_RPS,
     destination_settings: &["directory_id", "login_url", "graph_url", "bap_url", "powerplatform_url"],
     resources: || RESOURCES.iter().map(|r| resource_name(r)).collect(),
     collector: |spec| Ok(Box::new(M365::from_spec(spec)?)),
-    verify: |spec| Box::pin(async move { M365::from_spec(&spec)?.verify().await }),
+    verify: |spec| {
+        Box::pin(async move {
+            let connector = M365::from_spec(&spec)?;
+            connector.verify().await?;
+            Ok(connector.rotated_secrets())
+        })
+    },
 };
 
 pub struct M365 {
@@ -250,11 +308,20 @@ pub struct M365 {
     /// Dataverse clients by environment URL, each with its own audience, made on first use.
     dataverse: Mutex<HashMap<String, Arc<ApiClient>>>,
     graph_tokens: Arc<OAuthTokenSource>,
+    /// Graph and the Power Platform API as the admin who signed in, when one did.
+    delegated: Option<Delegated>,
     /// Kept for the Dataverse audiences found during a scan (redacted by its `Debug`).
     secret: ClientSecret,
     stats: Arc<RequestStats>,
     page_size: usize,
     pacing: Pacing,
+}
+
+/// The clients that act as the signed-in admin; both redeem one (rotating) refresh token.
+struct Delegated {
+    graph: ApiClient,
+    powerplatform: ApiClient,
+    slot: RefreshSlot,
 }
 
 impl M365 {
@@ -316,7 +383,42 @@ impl M365 {
             HeaderMap::new(),
         )?
         .with_hooks(&client::API_HOOKS);
+        let delegated = match spec.secrets.get(DELEGATED_REFRESH_TOKEN) {
+            Some(refresh_token) => {
+                let slot = RefreshSlot::new(refresh_token);
+                let as_admin = |scope: String, pacing: Pacing| -> Result<ApiClient, ConnectError> {
+                    let tokens = OAuthTokenSource::new(
+                        &token_url(&hosts.login, &settings.directory_id),
+                        &settings.client_id,
+                        ClientSecret::new(secret.clone()),
+                        Grant::RefreshToken {
+                            slot: slot.clone(),
+                            scope: Some(format!("{scope} offline_access")),
+                        },
+                    )
+                    .map_err(|e| ConnectError::Api(e.into()))?;
+                    Ok(
+                        ApiClient::with_options(Arc::new(tokens), pacing, stats.clone(), HeaderMap::new())?
+                            .with_hooks(&client::API_HOOKS),
+                    )
+                };
+                Some(Delegated {
+                    graph: as_admin(format!("{}/.default", hosts.graph), pacing.clone())?,
+                    powerplatform: as_admin(
+                        format!("{}/.default", hosts.powerplatform),
+                        Pacing {
+                            max_rps: DEFAULT_BAP_RPS.min(graph_rps),
+                            max_concurrency: 2,
+                            ..pacing.clone()
+                        },
+                    )?,
+                    slot,
+                })
+            }
+            None => None,
+        };
         Ok(M365 {
+            delegated,
             page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, 5000),
             settings,
             hosts,
@@ -384,9 +486,13 @@ impl M365 {
                 &format!("{v1}/users?$select=id,userPrincipalName,displayName,accountEnabled,userType,assignedPlans&$top=999"),
             )
             .await,
-            "copilot_limited_mode" => match self.graph.get_json(&format!("{v1}/copilot/admin/settings/limitedMode")).await {
+            "copilot_limited_mode" => match self
+                .as_admin(|d| &d.graph, &self.graph)
+                .get_json(&format!("{v1}/copilot/admin/settings/limitedMode"))
+                .await
+            {
                 Ok(r) => Ok(Fetched::Records(vec![r.body])),
-                Err(e) => delegated_only(e),
+                Err(e) => self.delegated_only(e),
             },
             "copilot_policy_settings" => self.policy_settings(&beta).await,
             "copilot_packages" => self.packages(&v1).await,
@@ -480,13 +586,13 @@ impl M365 {
         let mut records = Vec::new();
         for id in POLICY_SETTING_IDS {
             match self
-                .graph
+                .as_admin(|d| &d.graph, &self.graph)
                 .get_json(&format!("{beta}/copilot/admin/policySettings/{id}"))
                 .await
             {
                 Ok(r) => records.push(r.body),
-                Err(ApiError::Forbidden(_)) | Err(ApiError::Unauthorized(_)) => {
-                    return Ok(Fetched::Gap(CoverageStatus::Unavailable, NEEDS_DELEGATED.into()))
+                Err(e @ (ApiError::Forbidden(_) | ApiError::Unauthorized(_) | ApiError::Auth(_))) => {
+                    return self.delegated_only(e)
                 }
                 // Group-scoped (422), unknown id (404) or preview errors: recorded per setting.
                 Err(ApiError::NotFound(m)) => {
@@ -635,7 +741,11 @@ impl M365 {
         let mut records = Vec::new();
         let mut request = body;
         loop {
-            match self.powerplatform.send(Method::POST, &url, &[], Some(&request)).await {
+            match self
+                .as_admin(|d| &d.powerplatform, &self.powerplatform)
+                .send(Method::POST, &url, &[], Some(&request))
+                .await
+            {
                 Ok(r) => {
                     records.extend(
                         r.body
@@ -654,8 +764,35 @@ impl M365 {
                         None => return Ok(Fetched::Records(records)),
                     }
                 }
-                Err(e) => return delegated_only(e),
+                Err(e) => return self.delegated_only(e),
             }
+        }
+    }
+
+    /// The client to read a delegated-only API with: the signed-in admin's when there is one,
+    /// else the app-only one (Microsoft refuses it; the refusal is the recorded gap).
+    fn as_admin<'a>(&'a self, pick: impl Fn(&'a Delegated) -> &'a ApiClient, app_only: &'a ApiClient) -> &'a ApiClient {
+        match &self.delegated {
+            Some(d) => pick(d),
+            None => app_only,
+        }
+    }
+
+    /// A refusal by an API Microsoft serves only to signed-in admins is a known gap, not a
+    /// failure; with a sign-in on record, the gap says that sign-in no longer works. A refused
+    /// delegated token never stops the app-only reads.
+    fn delegated_only(&self, error: ApiError) -> Result<Fetched, ApiError> {
+        let refused = matches!(
+            error,
+            ApiError::Forbidden(_) | ApiError::Unauthorized(_) | ApiError::Auth(crate::auth::AuthError::Rejected(_))
+        );
+        match (refused, &self.delegated) {
+            (false, _) => Err(error),
+            (true, None) => Ok(Fetched::Gap(CoverageStatus::Unavailable, NEEDS_DELEGATED.into())),
+            (true, Some(_)) => Ok(Fetched::Gap(
+                CoverageStatus::Forbidden,
+                format!("the signed-in admin's access was refused ({error}); the admin may lack the Copilot or Power Platform admin role, or the sign-in expired: sign in again on the connection's page"),
+            )),
         }
     }
 
@@ -803,16 +940,6 @@ async fn odata_list(api: &ApiClient, url: &str) -> Result<Fetched, ApiError> {
     client::collection(api, url, &[]).await.map(Fetched::Records)
 }
 
-/// A 403 from an API Microsoft serves only to signed-in admins is a known gap, not a failure.
-fn delegated_only(error: ApiError) -> Result<Fetched, ApiError> {
-    match error {
-        ApiError::Forbidden(_) | ApiError::Unauthorized(_) => {
-            Ok(Fetched::Gap(CoverageStatus::Unavailable, NEEDS_DELEGATED.into()))
-        }
-        other => Err(other),
-    }
-}
-
 /// The records of an earlier resource this one depends on; a dependency that was not
 /// collected makes this read a gap, not an empty success.
 /// A vendor value placed in an OData `$filter`: percent-encoded, so `&`, `#` or `'` in it
@@ -886,7 +1013,7 @@ fn token_source(
     scope: &str,
 ) -> Result<OAuthTokenSource, ConnectError> {
     OAuthTokenSource::new(
-        &format!("{}/{}/oauth2/v2.0/token", hosts.login, settings.directory_id),
+        &token_url(&hosts.login, &settings.directory_id),
         &settings.client_id,
         ClientSecret::new(secret.to_string()),
         Grant::ClientCredentials {
@@ -939,6 +1066,14 @@ impl Collector for M365 {
 
     fn stats(&self) -> Arc<RequestStats> {
         self.stats.clone()
+    }
+
+    fn rotated_secrets(&self) -> BTreeMap<String, String> {
+        self.delegated
+            .as_ref()
+            .and_then(|d| d.slot.rotated())
+            .map(|t| BTreeMap::from([(DELEGATED_REFRESH_TOKEN.to_string(), t)]))
+            .unwrap_or_default()
     }
 }
 

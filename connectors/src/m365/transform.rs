@@ -589,6 +589,60 @@ fn settings(parts: &Parts, seats: i64, inv: &mut Inventory) {
             );
         }
     }
+    if collected(parts, "copilot_policy_settings") {
+        copilot_policy_scope(records(parts, "copilot_policy_settings"), inv);
+    }
+}
+
+/// How the web-search policy stands, and which settings live only in group-level policies
+/// (the API returns tenant-level policies only and answers 422 for the others, reference
+/// §2.1.2). Microsoft has not published `allowwebsearch`'s value codes (addendum D1), so a set
+/// value is "configured" with its raw text unless it says in words what it is; a code is never
+/// guessed to be on or off.
+fn copilot_policy_scope(settings: &[Value], inv: &mut Inventory) {
+    let status = |p: &Value| p.pointer("/@aispm.error/status").and_then(Value::as_u64);
+    let group_scoped: Vec<&str> = settings
+        .iter()
+        .filter(|p| status(p) == Some(422))
+        .map(|p| text(p, "id"))
+        .collect();
+    setting(inv, "copilot.policy_group_scoped", json!(group_scoped));
+    let web = settings
+        .iter()
+        .find(|p| text(p, "id") == "microsoft.copilot.allowwebsearch");
+    let state = match web {
+        None => "unreadable",
+        Some(p) => match status(p) {
+            Some(422) => "group_scoped",
+            Some(_) => "unreadable",
+            None => match p.get("value") {
+                None | Some(Value::Null) => "not_configured",
+                // Only words settle it; codes such as "0"/"1"/"2" stay unknown (addendum D1).
+                Some(v) => match v.as_str().map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+                    Some("false" | "disabled" | "off" | "blocked") => "disabled",
+                    Some("true" | "enabled" | "on" | "allowed") => "enabled",
+                    _ => "configured",
+                },
+            },
+        },
+    };
+    setting(inv, "copilot.web_search", json!(state));
+    setting(
+        inv,
+        "copilot.web_search_value",
+        web.and_then(|p| p.get("value")).cloned().unwrap_or(Value::Null),
+    );
+}
+
+/// The Power Platform inventory's agent `properties`, by Dataverse bot id (`botId`, addendum B4).
+fn inventory_agents(parts: &Parts) -> HashMap<&str, &Value> {
+    records(parts, "powerplatform_inventory")
+        .iter()
+        .filter(|r| text(r, "type").eq_ignore_ascii_case("microsoft.copilotstudio/agents"))
+        .filter_map(|r| r.get("properties"))
+        .filter(|p| !text(p, "botId").is_empty())
+        .map(|p| (text(p, "botId"), p))
+        .collect()
 }
 
 /// A component's YAML `data`, parsed (block and flow style both occur, addendum C2).
@@ -618,6 +672,8 @@ fn copilot_studio(parts: &Parts, users: &HashMap<&str, &Value>, sharing: &Option
     let components_read = collected(parts, "copilot_studio_components");
     let owners_read = collected(parts, "copilot_studio_owners");
     let activity_read = collected(parts, "copilot_studio_activity");
+    let inventory_read = collected(parts, "powerplatform_inventory");
+    let inventory = inventory_agents(parts);
     let env_names: HashMap<&str, &str> = records(parts, "environments")
         .iter()
         .map(|e| {
@@ -653,7 +709,13 @@ fn copilot_studio(parts: &Parts, users: &HashMap<&str, &Value>, sharing: &Option
         let bot_id = text(bot, "botid");
         let id = format!("{P}:bot:{bot_id}");
         let env = text(bot, "@aispm.environment");
-        let auth_mode = int(bot, "authenticationmode");
+        let listed = inventory.get(bot_id).copied();
+        let inventory_auth = listed.map(|p| text(p, "authentication")).unwrap_or("");
+        // Mode 0 ("unspecified") is settled by the inventory when it says "None".
+        let auth_mode = match int(bot, "authenticationmode") {
+            Some(0) | None if inventory_auth.eq_ignore_ascii_case("none") => Some(1),
+            mode => mode,
+        };
         let policy = int(bot, "accesscontrolpolicy");
         let (authentication, audience, audience_unknown) = match auth_mode {
             Some(1) => ("none", vec![ANONYMOUS.to_string()], false),
@@ -848,7 +910,11 @@ fn copilot_studio(parts: &Parts, users: &HashMap<&str, &Value>, sharing: &Option
             audience,
             audience_unknown,
             // Channels are in the Power Platform inventory only, which needs a delegated admin.
-            channels: vec![],
+            channels: listed
+                .and_then(|p| p.get("channels"))
+                .and_then(Value::as_array)
+                .map(|c| c.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .unwrap_or_default(),
             autonomy: Autonomy::Autonomous,
             tools: bindings,
             knowledge,
@@ -871,6 +937,11 @@ fn copilot_studio(parts: &Parts, users: &HashMap<&str, &Value>, sharing: &Option
                 "unknown_credential_actions": unknown_credential_actions,
                 "activity_known": activity_read,
                 "last_conversation": last,
+                // Whether the channels are known: the inventory was read and lists this agent
+                // (classic bots are not in it).
+                "channels_known": inventory_read && listed.is_some(),
+                "inventory_known": inventory_read,
+                "inventory_authentication": inventory_auth,
             })),
         });
     }
@@ -1409,5 +1480,65 @@ mod tests {
         assert_eq!(agent.attributes["internal_knowledge"], Value::Null);
         assert_eq!(agent.attributes["web_search"], Value::Null);
         assert_eq!(agent.attributes["unreadable_manifests"], json!(["da-1"]));
+    }
+
+    fn setting_of(inv: &Inventory, key: &str) -> Value {
+        inv.settings
+            .iter()
+            .find(|s| s.key == format!("m365.{key}"))
+            .map(|s| s.value.clone())
+            .unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn the_web_search_policy_is_read_only_as_far_as_microsoft_documents_it() {
+        let state = |web: Value| {
+            let mut parts = Parts::new();
+            let (name, p) = part(
+                "copilot_policy_settings",
+                json!([web, {"id": "microsoft.copilot.imagegeneration", "@aispm.error": {"status": 422, "message": "group"}}]),
+            );
+            parts.insert(name, p);
+            let inv = inventory(&parts, "dir", "c1", "2026-12-02T00:00:00Z");
+            (
+                setting_of(&inv, "copilot.web_search"),
+                setting_of(&inv, "copilot.policy_group_scoped"),
+            )
+        };
+        // The reference's sample for an unconfigured setting (§2.1.2): on by default.
+        let (web, groups) = state(json!({"id": "microsoft.copilot.allowwebsearch", "policyId": null, "value": null}));
+        assert_eq!(web, json!("not_configured"));
+        assert_eq!(groups, json!(["microsoft.copilot.imagegeneration"]));
+        // A code whose meaning is unpublished stays "configured", never on or off.
+        let (web, _) = state(json!({"id": "microsoft.copilot.allowwebsearch", "policyId": "p", "value": "1"}));
+        assert_eq!(web, json!("configured"));
+        let (web, _) = state(json!({"id": "microsoft.copilot.allowwebsearch", "policyId": "p", "value": "Disabled"}));
+        assert_eq!(web, json!("disabled"));
+        let (web, _) =
+            state(json!({"id": "microsoft.copilot.allowwebsearch", "@aispm.error": {"status": 422, "message": "g"}}));
+        assert_eq!(web, json!("group_scoped"));
+    }
+
+    #[test]
+    fn the_inventory_gives_studio_agents_their_channels_and_settles_unspecified_authentication() {
+        let bot = json!({"botid": "b-1", "name": "Help", "authenticationmode": 0, "accesscontrolpolicy": 0,
+            "statecode": 0, "statuscode": 1, "publishedon": "2026-02-20T16:02:11Z", "@aispm.environment": "env"});
+        let mut parts = Parts::new();
+        for (short, records) in [
+            ("copilot_studio_bots", json!([bot])),
+            (
+                "powerplatform_inventory",
+                json!([{"type": "microsoft.copilotstudio/agents", "properties":
+                {"botId": "b-1", "authentication": "None", "channels": ["Direct Line", "Teams"]}}]),
+            ),
+        ] {
+            let (name, p) = part(short, records);
+            parts.insert(name, p);
+        }
+        let inv = inventory(&parts, "dir", "c1", "2026-12-02T00:00:00Z");
+        let agent = inv.agents.iter().find(|a| a.name == "Help").unwrap();
+        assert_eq!(agent.channels, ["Direct Line", "Teams"]);
+        assert_eq!(agent.attributes["authentication"], json!("none"));
+        assert_eq!(agent.attributes["channels_known"], json!(true));
     }
 }

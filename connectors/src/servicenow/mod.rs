@@ -6,7 +6,7 @@
 pub mod client;
 pub mod transform;
 
-use crate::auth::{Grant, OAuthTokenSource, TokenSource};
+use crate::auth::{Grant, OAuthTokenSource, RefreshSlot, TokenSource};
 use crate::http::{ApiClient, ApiError, Pacing, RequestStats};
 use crate::{Collector, ConnectError, ConnectionSpec, Parts, ResourcePart, Setting, SettingKind};
 use client::TableClient;
@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 use oauth2::{ClientSecret, ResourceOwnerPassword};
 use schemas::{CoverageStatus, Inventory};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub const PROVIDER: &str = "servicenow";
@@ -499,12 +500,20 @@ pub const VENDOR: crate::Vendor = crate::Vendor {
     destination_settings: &["instance_url"],
     resources: || plan().iter().map(TableSpec::resource).collect(),
     collector: |spec| Ok(Box::new(ServiceNow::from_spec(spec)?)),
-    verify: |spec| Box::pin(async move { ServiceNow::from_spec(&spec)?.verify().await }),
+    verify: |spec| {
+        Box::pin(async move {
+            let connector = ServiceNow::from_spec(&spec)?;
+            connector.verify().await?;
+            Ok(connector.rotated_secrets())
+        })
+    },
 };
 
 pub struct ServiceNow {
     tables: TableClient,
     tokens: Arc<OAuthTokenSource>,
+    /// The signed-in grant's refresh token, when the connection has one.
+    refresh: Option<RefreshSlot>,
 }
 
 impl TableSpec {
@@ -525,9 +534,11 @@ impl ServiceNow {
             .secrets
             .get(CLIENT_SECRET)
             .ok_or_else(|| ConnectError::Setting("client_secret is missing".into()))?;
+        let refresh = spec.secrets.get(REFRESH_TOKEN).map(|t| RefreshSlot::new(t));
         let grant = match (settings.username, spec.secrets.get(PASSWORD)) {
-            _ if spec.secrets.contains_key(REFRESH_TOKEN) => Grant::RefreshToken {
-                refresh_token: oauth2::RefreshToken::new(spec.secrets[REFRESH_TOKEN].clone()),
+            _ if refresh.is_some() => Grant::RefreshToken {
+                slot: refresh.clone().expect("checked"),
+                scope: None,
             },
             (Some(username), Some(password)) => Grant::Password {
                 username,
@@ -564,6 +575,7 @@ impl ServiceNow {
                 page_size: settings.page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
             },
             tokens,
+            refresh,
         })
     }
 
@@ -693,5 +705,13 @@ impl Collector for ServiceNow {
 
     fn stats(&self) -> Arc<RequestStats> {
         self.tables.api.stats.clone()
+    }
+
+    fn rotated_secrets(&self) -> BTreeMap<String, String> {
+        self.refresh
+            .as_ref()
+            .and_then(RefreshSlot::rotated)
+            .map(|t| BTreeMap::from([(REFRESH_TOKEN.to_string(), t)]))
+            .unwrap_or_default()
     }
 }

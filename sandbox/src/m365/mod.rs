@@ -3,7 +3,9 @@
 //!
 //! - `/login/{tenant}/oauth2/v2.0/token`: Entra client credentials (form body); checks tenant,
 //!   client id and secret; issues expiring tokens **per audience** (the `scope`), and every API
-//!   refuses a token minted for another audience.
+//!   refuses a token minted for another audience. Authorization code (PKCE) and refresh token
+//!   grants issue **delegated** tokens, which the delegated-only APIs accept ([`signin`]: the
+//!   admin-consent and sign-in pages).
 //! - `/graph/{v1.0|beta}/...`: the Graph paths the connector reads, with `$select`, `$top`,
 //!   `@odata.nextLink` paging, the Graph error envelope, delegated-only Copilot admin APIs that
 //!   answer 403 to app-only tokens, the package API answering 403 without an Agent 365 licence,
@@ -20,6 +22,7 @@
 
 pub mod published;
 pub mod scenarios;
+mod signin;
 
 use axum::{
     body::Bytes,
@@ -55,6 +58,13 @@ pub struct Tenant {
     pub environments: Vec<Value>,
     /// Dataverse tables by org, then entity set name (`bots`, `botcomponents`, ...).
     pub dataverse: BTreeMap<String, BTreeMap<String, Vec<Value>>>,
+    /// Delegated only: `copilotAdminLimitedMode`.
+    pub limited_mode: Value,
+    /// Delegated only: `copilotPolicySetting` by id; `{"@sandbox.status": 422}` answers the
+    /// group-scoped error instead. Ids not listed answer "not configured" (null value).
+    pub policy_settings: BTreeMap<String, Value>,
+    /// Delegated only: the Power Platform inventory's rows (`microsoft.copilotstudio/agents`).
+    pub inventory: Vec<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +84,14 @@ pub struct SimConfig {
     /// Surfaces that answer 403: a Graph path's first segment (`servicePrincipals`), `bap`, or
     /// `dataverse:{org}`.
     pub forbidden: HashSet<String>,
+    /// The app registration's redirect URIs (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Admins who can sign in at the consent and sign-in pages: (email, password).
+    pub admins: Vec<(String, String)>,
+    /// Whether the directory has consented to the app; before that, client credentials fail.
+    pub consented: bool,
+    /// A refresh token already issued to the first admin (a sign-in done before the test).
+    pub delegated_refresh_token: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -88,6 +106,10 @@ impl Default for SimConfig {
             throttle_every: None,
             retry_after: "1".into(),
             forbidden: HashSet::new(),
+            redirect_uris: Vec::new(),
+            admins: vec![("admin@contoso.example".into(), "sandbox-admin-password".into())],
+            consented: true,
+            delegated_refresh_token: Some("sandbox-m365-delegated-refresh".into()),
         }
     }
 }
@@ -113,6 +135,8 @@ pub struct SimStats {
 struct Token {
     audience: String,
     expires: Instant,
+    /// Issued to a signed-in user, not to the app alone.
+    delegated: bool,
 }
 
 struct SimState {
@@ -124,6 +148,10 @@ struct SimState {
     /// Every API request answered (`graph v1.0 /users?$select=...`, `dataverse bots?...`),
     /// the most recent [`REQUEST_LOG_CAP`], for tests that hold them against Microsoft's metadata.
     requests: std::collections::VecDeque<String>,
+    consented: bool,
+    codes: HashMap<String, signin::Code>,
+    /// Live refresh tokens and the user each stands for.
+    refresh_tokens: HashMap<String, String>,
 }
 
 const REQUEST_LOG_CAP: usize = 10_000;
@@ -138,16 +166,32 @@ fn log_request(s: &mut SimState, line: String) {
 type Shared = Arc<Mutex<SimState>>;
 
 pub fn router(config: SimConfig, tenant: Tenant) -> Router {
+    let refresh_tokens = match (&config.delegated_refresh_token, config.admins.first()) {
+        (Some(token), Some((admin, _))) => HashMap::from([(token.clone(), admin.clone())]),
+        _ => HashMap::new(),
+    };
     let state: Shared = Arc::new(Mutex::new(SimState {
+        consented: config.consented,
         config,
         tenant,
         tokens: HashMap::new(),
         stats: SimStats::default(),
         counter: 0,
         requests: Default::default(),
+        codes: HashMap::new(),
+        refresh_tokens,
     }));
     Router::new()
         .route("/login/{tenant}/oauth2/v2.0/token", post(token))
+        .route(
+            "/login/{tenant}/v2.0/adminconsent",
+            get(signin::consent_page).post(signin::consent),
+        )
+        .route(
+            "/login/{tenant}/oauth2/v2.0/authorize",
+            get(signin::authorize_page).post(signin::authorize),
+        )
+        .route("/__sandbox/redirect_uris", post(set_redirect_uris))
         .route("/graph/{version}/$batch", post(batch))
         .route("/graph/{version}/{*path}", get(graph))
         .route(
@@ -181,7 +225,14 @@ pub async fn simulated_connection(scenario: &str) -> std::io::Result<crate::Simu
             "login_url": format!("{base}/login"), "graph_url": format!("{base}/graph"),
             "bap_url": format!("{base}/bap"), "powerplatform_url": format!("{base}/pp"), "max_rps": 50.0,
         }),
-        secrets: [("client_secret".to_string(), config.client_secret)].into(),
+        secrets: [
+            ("client_secret".to_string(), config.client_secret),
+            (
+                "delegated_refresh_token".to_string(),
+                config.delegated_refresh_token.unwrap_or_default(),
+            ),
+        ]
+        .into(),
         server,
     })
 }
@@ -207,9 +258,17 @@ fn token_error(status: StatusCode, error: &str, code: u32, description: &str) ->
         .into_response()
 }
 
-/// The audience key of a `scope` like `http://host/graph/.default`.
-fn audience_key(scope: &str) -> Option<String> {
-    let resource = scope.split_whitespace().next()?.strip_suffix("/.default")?;
+/// The audience key of a `scope` like `http://host/graph/.default`; a delegated request may
+/// name permissions (`http://host/graph/CopilotPolicySettings.Read`) beside OIDC scopes.
+fn audience_key(scope: &str, delegated: bool) -> Option<String> {
+    let first = scope
+        .split_whitespace()
+        .find(|s| !["offline_access", "openid", "profile", "email"].contains(s))?;
+    let resource = match first.strip_suffix("/.default") {
+        Some(r) => r,
+        None if delegated => first.rsplit_once('/')?.0,
+        None => return None,
+    };
     let path = url::Url::parse(resource).ok()?.path().trim_matches('/').to_string();
     match path.split('/').collect::<Vec<_>>().as_slice() {
         ["graph"] => Some("graph".into()),
@@ -233,14 +292,18 @@ async fn token(State(state): State<Shared>, Path(tenant): Path<String>, body: By
             &format!("Tenant '{tenant}' not found."),
         );
     }
-    if field("grant_type") != "client_credentials" {
-        return token_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            70003,
-            "The app requested an unsupported grant type.",
-        );
-    }
+    let delegated = match field("grant_type") {
+        "client_credentials" => false,
+        "authorization_code" | "refresh_token" => true,
+        _ => {
+            return token_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type.",
+            )
+        }
+    };
     if field("client_id") != s.config.client_id {
         return token_error(
             StatusCode::BAD_REQUEST,
@@ -257,7 +320,37 @@ async fn token(State(state): State<Shared>, Path(tenant): Path<String>, body: By
             "Invalid client secret provided.",
         );
     }
-    let Some(audience) = audience_key(field("scope")) else {
+    if !s.consented {
+        return token_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client",
+            7000229,
+            "The client application is missing service principal in the tenant: an administrator has not consented to it.",
+        );
+    }
+    // The code or refresh token is spent here, whatever comes next (as at Entra).
+    let user = if delegated {
+        match signin::redeem(&mut s, &form) {
+            Some(user) => Some(user),
+            None => {
+                return token_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    70000,
+                    "The provided authorization code or refresh token is invalid, expired or already used.",
+                )
+            }
+        }
+    } else {
+        None
+    };
+    // An authorization code redeemed without a scope gets a token for the scopes it was
+    // asked with; the connector always names one.
+    let scope = match field("scope") {
+        "" if delegated => "http://sandbox/graph/.default",
+        scope => scope,
+    };
+    let Some(audience) = audience_key(scope, delegated) else {
         return token_error(
             StatusCode::BAD_REQUEST,
             "invalid_resource",
@@ -283,16 +376,24 @@ async fn token(State(state): State<Shared>, Path(tenant): Path<String>, body: By
         Token {
             audience,
             expires: Instant::now() + ttl,
+            delegated,
         },
     );
-    // No refresh token for client credentials (reference §1.3).
-    Json(json!({
+    let mut answer = json!({
         "token_type": "Bearer",
         "expires_in": ttl.as_secs(),
         "ext_expires_in": ttl.as_secs(),
         "access_token": access,
-    }))
-    .into_response()
+    });
+    // No refresh token for client credentials (reference §1.3); a new one with every
+    // delegated answer.
+    if let Some(user) = user {
+        let refresh = crate::new_token();
+        s.refresh_tokens.insert(refresh.clone(), user);
+        answer["refresh_token"] = json!(refresh);
+        answer["scope"] = json!(scope);
+    }
+    Json(answer).into_response()
 }
 
 /// Graph's error envelope.
@@ -341,8 +442,8 @@ impl Answer {
     }
 }
 
-/// Checks the bearer token's validity and audience.
-fn authorize(s: &mut SimState, headers: &HeaderMap, audience: &str) -> Result<(), Answer> {
+/// Checks the bearer token's validity and audience; says whether it is a signed-in user's.
+fn authorize(s: &mut SimState, headers: &HeaderMap, audience: &str) -> Result<bool, Answer> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -373,7 +474,7 @@ fn authorize(s: &mut SimState, headers: &HeaderMap, audience: &str) -> Result<()
             "Access token validation failure. Invalid audience.",
         ));
     }
-    Ok(())
+    Ok(token.delegated)
 }
 
 /// Counts a request and decides whether it is throttled.
@@ -462,7 +563,7 @@ fn page(items: Vec<Value>, params: &[(String, String)], limit: usize, next_base:
 }
 
 /// A Graph GET, shared by plain requests and batch items. `path` has no version prefix.
-fn graph_answer(s: &mut SimState, base: &str, version: &str, path: &str, query: &str) -> Answer {
+fn graph_answer(s: &mut SimState, base: &str, version: &str, path: &str, query: &str, delegated: bool) -> Answer {
     log_request(s, format!("graph {version} /{}?{query}", path.trim_matches('/')));
     if let Some(t) = throttled(s) {
         return t;
@@ -516,13 +617,27 @@ fn graph_answer(s: &mut SimState, base: &str, version: &str, path: &str, query: 
         (_, ["servicePrincipals", id, "owners"]) => list(t.owners.get(*id).map(Vec::as_slice).unwrap_or(&[])),
         (_, ["oauth2PermissionGrants"]) => list(&t.oauth2_permission_grants),
         // Delegated-only: "Application: Not supported" (reference §2.1).
-        (_, ["copilot", "admin", "settings", "limitedMode"]) | ("beta", ["copilot", "admin", "policySettings", _]) => {
+        (_, ["copilot", "admin", "settings", "limitedMode"]) | ("beta", ["copilot", "admin", "policySettings", _])
+            if !delegated =>
+        {
             Answer::error(
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
                 "Application permissions are not supported for this API.",
             )
         }
+        (_, ["copilot", "admin", "settings", "limitedMode"]) => {
+            let mut body = t.limited_mode.clone();
+            if !body.is_object() {
+                body = json!({"isEnabledForGroup": false, "groupId": null});
+            }
+            body["@odata.context"] = json!(format!(
+                "https://graph.microsoft.com/{version}/$metadata#copilot/admin/settings/limitedMode/$entity"
+            ));
+            body["@odata.type"] = json!("#microsoft.graph.copilotAdminLimitedMode");
+            Answer::ok(body)
+        }
+        ("beta", ["copilot", "admin", "policySettings", id]) => policy_setting(t, id),
         (_, ["copilot", "admin", "catalog", "packages", rest @ ..]) => {
             if !s.config.agent365_licensed {
                 return Answer::error(
@@ -578,15 +693,17 @@ async fn graph(
 ) -> Response {
     let mut s = state.lock().unwrap();
     s.stats.api_requests += 1;
-    if let Err(refusal) = authorize(&mut s, &headers, "graph") {
-        return refusal.into_response();
-    }
+    let delegated = match authorize(&mut s, &headers, "graph") {
+        Ok(d) => d,
+        Err(refusal) => return refusal.into_response(),
+    };
     graph_answer(
         &mut s,
         &crate::host_base(&headers),
         &version,
         &path,
         query.as_deref().unwrap_or(""),
+        delegated,
     )
     .into_response()
 }
@@ -597,9 +714,10 @@ async fn batch(State(state): State<Shared>, Path(version): Path<String>, headers
     let mut s = state.lock().unwrap();
     s.stats.api_requests += 1;
     s.stats.batch_requests += 1;
-    if let Err(refusal) = authorize(&mut s, &headers, "graph") {
-        return refusal.into_response();
-    }
+    let delegated = match authorize(&mut s, &headers, "graph") {
+        Ok(d) => d,
+        Err(refusal) => return refusal.into_response(),
+    };
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let Some(requests) = parsed
         .as_ref()
@@ -643,7 +761,7 @@ async fn batch(State(state): State<Shared>, Path(version): Path<String>, headers
             Answer::error(StatusCode::BAD_REQUEST, "BadRequest", "Batch URLs must be relative.")
         } else {
             let (path, query) = url.split_once('?').unwrap_or((url, ""));
-            graph_answer(&mut s, &base, &version, path, query)
+            graph_answer(&mut s, &base, &version, path, query, delegated)
         };
         let headers: Map<String, Value> = answer
             .headers
@@ -700,19 +818,108 @@ async fn environments(
 }
 
 /// The inventory API supports only delegated users: app-only tokens get 403 (addendum B1).
-async fn inventory_query(State(state): State<Shared>, headers: HeaderMap) -> Response {
+/// Pages by `Options.Top` with the offset as `skipToken` (Azure Resource Graph rules, B2).
+async fn inventory_query(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
     let mut s = state.lock().unwrap();
     s.stats.api_requests += 1;
-    if let Err(refusal) = authorize(&mut s, &headers, "pp") {
-        return refusal.into_response();
+    log_request(&mut s, format!("pp query {}", String::from_utf8_lossy(&body)));
+    match authorize(&mut s, &headers, "pp") {
+        Err(refusal) => return refusal.into_response(),
+        Ok(false) => {
+            s.stats.forbidden += 1;
+            return (
+                StatusCode::FORBIDDEN,
+                Json(json!({"error": {"code": "Forbidden", "message": "Service principal authentication is not supported for this API."}})),
+            )
+                .into_response();
+        }
+        Ok(true) => {}
     }
-    s.stats.forbidden += 1;
-    (
-        StatusCode::FORBIDDEN,
-        Json(json!({"error": {"code": "Forbidden", "message": "Service principal authentication is not supported for this API."}})),
-    )
-        .into_response()
+    if let Some(t) = throttled(&mut s) {
+        return t.into_response();
+    }
+    let version = params.get("api-version").map(String::as_str).unwrap_or("");
+    let query: Option<Value> = serde_json::from_slice(&body).ok();
+    let Some(query) = query.filter(|q| {
+        q["TableName"] == "PowerPlatformResources"
+            && q["Clauses"].is_array()
+            && ["2024-10-01", "2022-03-01-preview"].contains(&version)
+    }) else {
+        return Answer::error(StatusCode::BAD_REQUEST, "BadRequest", "The query is not valid.").into_response();
+    };
+    let wanted_type = query["Clauses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["$type"] == "where" && c["FieldName"] == "type")
+        .and_then(|c| c["Values"][0].as_str())
+        .map(|v| v.trim_matches('\'').to_ascii_lowercase());
+    let rows: Vec<Value> = s
+        .tenant
+        .inventory
+        .iter()
+        .filter(|r| {
+            wanted_type
+                .as_deref()
+                .is_none_or(|t| r["type"].as_str().is_some_and(|rt| rt.eq_ignore_ascii_case(t)))
+        })
+        .cloned()
+        .collect();
+    let top = query["Options"]["Top"].as_u64().unwrap_or(1000).clamp(1, 1000) as usize;
+    let skip: usize = query["Options"]["SkipToken"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<Value> = rows.iter().skip(skip).take(top).cloned().collect();
+    let next = (skip + top < rows.len()).then(|| (skip + top).to_string());
+    Json(json!({
+        "totalRecords": rows.len(), "count": page.len(),
+        "resultTruncated": if next.is_some() { 1 } else { 0 },
+        "skipToken": next, "data": page,
+    }))
+    .into_response()
 }
+
+/// One Copilot policy setting as the beta API answers it (reference §2.1.2).
+fn policy_setting(t: &Tenant, id: &str) -> Answer {
+    if !POLICY_IDS.contains(&id) {
+        let mut a = Answer::error(StatusCode::NOT_FOUND, "NotFound", "The setting is not supported.");
+        a.body["error"]["innerError"]["code"] = json!("unsupportedSetting");
+        return a;
+    }
+    let mut body = t
+        .policy_settings
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| json!({"policyId": null, "value": null}));
+    if body.get("@sandbox.status").and_then(Value::as_u64) == Some(422) {
+        let mut a = Answer::error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "UnprocessableContent",
+            "The setting is configured in a group-level policy, which is not supported.",
+        );
+        a.body["error"]["innerError"]["code"] = json!("groupScopedSettingNotSupported");
+        return a;
+    }
+    body["@odata.context"] = json!("https://graph.microsoft.com/beta/$metadata#copilot/admin/policySettings/$entity");
+    body["@odata.type"] = json!("#microsoft.graph.copilotPolicySetting");
+    body["id"] = json!(id);
+    Answer::ok(body)
+}
+
+/// The ids the policy API knows (reference §2.1.2).
+pub const POLICY_IDS: &[&str] = &[
+    "microsoft.copilot.copilotchatpinning",
+    "microsoft.copilot.blockaccesstoopenfiles",
+    "microsoft.copilot.imagegeneration",
+    "microsoft.copilot.allowwebsearch",
+    "microsoft.copilot.allowinadmincenters",
+];
 
 /// One comparison of a Dataverse `$filter`: `field eq value` or `field gt value`.
 fn matches_clause(row: &Value, clause: &str) -> bool {
@@ -878,6 +1085,12 @@ async fn switch_scenario(State(state): State<Shared>, Path(name): Path<String>) 
         }
         None => StatusCode::NOT_FOUND,
     }
+}
+
+/// Replaces the app registration's redirect URIs (a JSON array of strings).
+async fn set_redirect_uris(State(state): State<Shared>, Json(uris): Json<Vec<String>>) -> StatusCode {
+    state.lock().unwrap().config.redirect_uris = uris;
+    StatusCode::NO_CONTENT
 }
 
 async fn rotate_secret(State(state): State<Shared>, body: String) -> StatusCode {

@@ -581,7 +581,38 @@ pub fn risky() -> Tenant {
         "isSiteCreationEnabled": true, "isLoopEnabled": true,
     });
     t.sensitivity_labels = vec![label("General", false), label("Confidential", false)];
+    // What a signed-in Copilot admin sees: web search not configured (on by default), image
+    // generation set only in group policies, the HR agent on Direct Line without sign-in.
+    t.policy_settings = BTreeMap::from([(
+        "microsoft.copilot.imagegeneration".to_string(),
+        json!({"@sandbox.status": 422}),
+    )]);
+    t.inventory = vec![
+        inventory_agent(&hr, "env-default", "None", &["Direct Line", "Teams"]),
+        inventory_agent(
+            &it,
+            "env-default",
+            "Microsoft Entra",
+            &["Teams", "Microsoft 365 Copilot"],
+        ),
+        inventory_agent(&partners, "env-default", "Microsoft Entra", &["Teams"]),
+    ];
     t
+}
+
+/// A Power Platform inventory row for a Copilot Studio agent (addendum B4).
+fn inventory_agent(b: &Bot, env: &str, authentication: &str, channels: &[&str]) -> Value {
+    json!({
+        "id": format!("/providers/Microsoft.PowerPlatform/environments/{}/agents/cr5e3_{}", guid(env), b.label),
+        "name": guid(b.label), "type": "microsoft.copilotstudio/agents", "location": "unitedstates",
+        "properties": {
+            "displayName": b.name, "environmentId": guid(env), "ownerId": guid(b.owner),
+            "createdAt": "2025-11-03T10:21:07Z", "lastPublishedAt": "2026-02-20T16:02:11Z",
+            "createdIn": "Copilot Studio", "schemaName": format!("cr5e3_{}", b.label),
+            "botId": guid(b.label), "orchestration": "Generative",
+            "authentication": authentication, "channels": channels, "isQuarantined": false,
+        }
+    })
 }
 
 /// The same tenant, configured well: no built-in rule fires and nothing is left unassessed.
@@ -681,6 +712,17 @@ pub fn clean() -> Tenant {
         "isLegacyAuthProtocolsEnabled": false,
     });
     t.sensitivity_labels = vec![label("General", false), label("Highly Confidential", true)];
+    // Web search set by a tenant-level policy (its value codes are not published).
+    t.policy_settings = BTreeMap::from([(
+        "microsoft.copilot.allowwebsearch".to_string(),
+        json!({"policyId": "6f1c2d0e-3b7a-4c55-9e1d-0a8b2f4c7d11", "value": "2"}),
+    )]);
+    t.inventory = vec![inventory_agent(
+        &benefits,
+        "env-default",
+        "Microsoft Entra",
+        &["Teams", "Microsoft 365 Copilot"],
+    )];
     t
 }
 

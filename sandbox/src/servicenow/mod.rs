@@ -235,7 +235,7 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> 
             Some(code)
                 if code.expires > Instant::now()
                     && code.redirect_uri == field("redirect_uri")
-                    && pkce_s256(field("code_verifier")) == code.challenge =>
+                    && crate::pkce_s256(field("code_verifier")) == code.challenge =>
             {
                 (code.user, true)
             }
@@ -315,19 +315,6 @@ mod base64_lite {
     }
 }
 
-fn pkce_s256(verifier: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// `GET /oauth_auth.do`: the instance's sign-in and consent page for an OAuth client, after
 /// checking the client and the exact redirect URI, and that a PKCE S256 challenge came along.
 async fn authorize_page(State(state): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -344,7 +331,12 @@ async fn authorize_page(State(state): State<Shared>, Query(q): Query<HashMap<Str
     }
     let hidden: String = ["client_id", "redirect_uri", "state", "code_challenge"]
         .iter()
-        .map(|k| format!(r#"<input type="hidden" name="{k}" value="{}">"#, html_escape(get(k))))
+        .map(|k| {
+            format!(
+                r#"<input type="hidden" name="{k}" value="{}">"#,
+                crate::html_escape(get(k))
+            )
+        })
         .collect();
     axum::response::Html(format!(
         r#"<!doctype html><html><head><title>ServiceNow: Log in</title></head><body>

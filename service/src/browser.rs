@@ -364,6 +364,8 @@ impl Service {
         back: &Callback,
         values: &BTreeMap<String, String>,
     ) -> Result<(String, String)> {
+        // The role is checked again: it may have changed while the person was at Microsoft.
+        scope.require(Role::Admin)?;
         let value = |k: &str| values.get(k).cloned().unwrap_or_default();
         let slug = scope.tenant.slug.clone();
         match value("flow").as_str() {

@@ -60,6 +60,47 @@ pub enum Command {
     /// Manage API tokens (`Authorization: Bearer aispm_…`).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Schedule scans and posture reports (they run inside `serve` and `worker`).
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCommand {
+    /// Set a tenant's scan and/or report schedule: cron expressions (minute hour
+    /// day-of-month month day-of-week, e.g. "0 7 * * MON") read in --timezone.
+    Set {
+        #[arg(long)]
+        tenant: String,
+        /// When to scan every connection, e.g. "0 */6 * * *" (every six hours).
+        #[arg(long)]
+        scan: Option<String>,
+        /// When to build and keep a posture report, e.g. "0 7 * * MON".
+        #[arg(long)]
+        report: Option<String>,
+        /// The IANA time zone the expressions are read in.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    /// List schedules with their next due time and what the last firing did.
+    List {
+        /// One tenant; default: every tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Remove a tenant's scan or report schedule.
+    Remove {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_enum)]
+        kind: ScheduleKindArg,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ScheduleKindArg {
+    Scan,
+    Report,
 }
 
 #[derive(Args, Debug)]

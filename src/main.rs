@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use cli::*;
 use connectors::{m365, servicenow};
+use service::schedules::ScheduleKind;
 use service::{Caller, Config, EndpointPolicy, FindingFilter, NewConnection, Role, ScanProgress, Service};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -215,11 +216,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Worker => {
             let svc = open().await?;
-            eprintln!("aispm worker running; Ctrl-C to stop");
-            svc.run_workers(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            eprintln!("aispm worker running (scans, evaluations, schedules); Ctrl-C or SIGTERM stops it");
+            svc.run_workers(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Findings(a) => {
@@ -269,6 +267,73 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     done.resealed, done.new_key_id
                 ),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schedule(ScheduleCommand::Set {
+            tenant,
+            scan,
+            report,
+            timezone,
+        }) => {
+            if scan.is_none() && report.is_none() {
+                bail!("say what to schedule: --scan \"<cron>\" and/or --report \"<cron>\"");
+            }
+            let svc = open().await?;
+            let scope = svc.scope(&Caller::Local, &tenant).await?;
+            for (kind, cron) in [(ScheduleKind::Scan, scan), (ScheduleKind::Report, report)] {
+                if let Some(cron) = cron {
+                    let s = svc.set_schedule(&scope, kind, &cron, &timezone).await?;
+                    eprintln!(
+                        "{} {}: \"{}\" ({}), next {}",
+                        s.tenant,
+                        kind.as_str(),
+                        s.cron,
+                        s.timezone,
+                        s.next_due_at
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schedule(ScheduleCommand::List { tenant }) => {
+            let svc = open().await?;
+            let slugs: Vec<String> = match tenant {
+                Some(t) => vec![t],
+                None => svc
+                    .visible_tenants(&Caller::Local)
+                    .await?
+                    .into_iter()
+                    .map(|(t, _)| t.slug)
+                    .collect(),
+            };
+            println!(
+                "{:<16} {:<7} {:<20} {:<16} {:<25} LAST",
+                "TENANT", "KIND", "CRON", "TIME ZONE", "NEXT DUE (UTC)"
+            );
+            for slug in slugs {
+                for s in svc.schedules(&svc.scope(&Caller::Local, &slug).await?).await? {
+                    println!(
+                        "{:<16} {:<7} {:<20} {:<16} {:<25} {}",
+                        s.tenant,
+                        s.kind.as_str(),
+                        s.cron,
+                        s.timezone,
+                        s.next_due_at,
+                        s.last_result.as_deref().unwrap_or("not fired yet")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schedule(ScheduleCommand::Remove { tenant, kind }) => {
+            let svc = open().await?;
+            let kind = match kind {
+                ScheduleKindArg::Scan => ScheduleKind::Scan,
+                ScheduleKindArg::Report => ScheduleKind::Report,
+            };
+            svc.remove_schedule(&svc.scope(&Caller::Local, &tenant).await?, kind)
+                .await?;
+            eprintln!("removed {tenant}'s {} schedule", kind.as_str());
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(a) => {

@@ -294,6 +294,54 @@ async fn the_api_end_to_end(e: &Env) {
         .await;
     assert_eq!((status, &t["slug"]), (StatusCode::CREATED, &json!("initech")));
 
+    // Schedules and kept reports: admins set them, viewers read them.
+    let (status, set) = api
+        .call(
+            &admin,
+            Method::PUT,
+            "/api/v1/tenants/acme/schedules/report",
+            Some(json!({"cron": "0 7 * * MON", "timezone": "Europe/Berlin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    assert_eq!(
+        (&set["kind"], &set["timezone"]),
+        (&json!("report"), &json!("Europe/Berlin"))
+    );
+    let (status, bad) = api
+        .call(
+            &admin,
+            Method::PUT,
+            "/api/v1/tenants/acme/schedules/scan",
+            Some(json!({"cron": "0 7 * * MON", "timezone": "Atlantis/Capital"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("time zone"), "{bad}");
+    let (status, _) = api
+        .call(
+            &viewer,
+            Method::PUT,
+            "/api/v1/tenants/acme/schedules/scan",
+            Some(json!({"cron": "0 7 * * MON"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, listed) = api.get(&viewer, "/api/v1/tenants/acme/schedules").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    let (status, kept) = api
+        .call(&admin, Method::POST, "/api/v1/tenants/acme/reports", None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{kept}");
+    let report_id = kept["id"].as_str().unwrap().to_string();
+    let (status, report) = api
+        .get(&viewer, &format!("/api/v1/tenants/acme/reports/{report_id}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["tenant"], "acme", "the kept report is the report model");
+    let (_, reports) = api.get(&viewer, "/api/v1/tenants/acme/reports").await;
+    assert_eq!(reports[0]["trigger"], "manual");
+
     // Isolation: globex's admin sees nothing of acme, by acme's slug or by acme's ids under
     // its own slug, and the answer is the one for something that does not exist.
     let (_, tokens) = api.get(&admin, "/api/v1/tenants/acme/tokens").await;
@@ -307,6 +355,7 @@ async fn the_api_end_to_end(e: &Env) {
             (Method::GET, format!("{base}/agents/{agent_id}"), None),
             (Method::DELETE, format!("{base}/connections/{connection}"), None),
             (Method::DELETE, format!("{base}/tokens/{token_id}"), None),
+            (Method::GET, format!("{base}/reports/{report_id}"), None),
         ]);
     }
     for path in [
@@ -317,9 +366,18 @@ async fn the_api_end_to_end(e: &Env) {
         "agents",
         "tokens",
         "audit",
+        "schedules",
+        "reports",
     ] {
         routes.push((Method::GET, format!("/api/v1/tenants/acme/{path}"), None));
     }
+    routes.push((Method::DELETE, "/api/v1/tenants/acme/schedules/report".into(), None));
+    routes.push((Method::POST, "/api/v1/tenants/acme/reports".into(), None));
+    routes.push((
+        Method::PUT,
+        "/api/v1/tenants/acme/schedules/scan".into(),
+        Some(json!({"cron": "0 7 * * MON"})),
+    ));
     routes.push((Method::POST, "/api/v1/tenants/acme/scans".into(), None));
     routes.push((
         Method::POST,

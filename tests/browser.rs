@@ -512,6 +512,24 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     let tokens = d.wait_for("id=\"new-token\"", Duration::from_secs(10)).await;
     assert!(tokens.contains("aispm_"));
     shoot(&d, "tokens").await;
+    d.go(&format!("{url}/t/acme/schedules")).await;
+    d.wait_for("Set a schedule", Duration::from_secs(10)).await;
+    d.type_into("#cron", "0 7 * * MON").await;
+    let zone = d.find("#timezone").await;
+    d.cmd(
+        reqwest::Method::POST,
+        &format!("/element/{zone}/clear"),
+        Some(json!({})),
+    )
+    .await;
+    d.type_into("#timezone", "Europe/Berlin").await;
+    d.click("#set-schedule").await;
+    let schedules = d.wait_for("not fired yet", Duration::from_secs(10)).await;
+    assert!(
+        schedules.contains("Berlin") && schedules.contains("not fired yet"),
+        "{schedules}"
+    );
+    shoot(&d, "schedules").await;
     d.go(&format!("{url}/t/acme/audit")).await;
     let audit = d.wait_for("connection.add", Duration::from_secs(10)).await;
     assert!(audit.contains("user:ana@acme.example") && audit.contains("scan.start"));
@@ -527,6 +545,12 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         .find_all("#connect-m365, button.admin-sign-in, #sign-in-servicenow")
         .await
         .is_empty());
+    d.go(&format!("{url}/t/acme/schedules")).await;
+    let schedules = d.wait_for("not fired yet", Duration::from_secs(10)).await;
+    assert!(
+        !schedules.contains("set-schedule"),
+        "a viewer reads schedules but sets none"
+    );
     assert!(!page.contains("scan-now") && !page.contains("/tokens\">Tokens"));
     d.go(&finding_url).await;
     d.wait_for("Exposure path", Duration::from_secs(10)).await;

@@ -9,6 +9,7 @@ mod m0002_outbox_and_evaluation_seq;
 mod m0003_users_tokens_audit;
 mod m0004_sessions;
 mod m0005_oauth_states;
+mod m0006_schedules_and_reports;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_users_tokens_audit::Migration),
             Box::new(m0004_sessions::Migration),
             Box::new(m0005_oauth_states::Migration),
+            Box::new(m0006_schedules_and_reports::Migration),
         ]
     }
 }

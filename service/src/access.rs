@@ -47,6 +47,8 @@ impl Role {
 pub enum Caller {
     /// The command line on a host that holds the database and the key: an operator.
     Local,
+    /// A schedule firing inside `serve` or `worker` (acts as the tenant's admin).
+    Schedule,
     /// A signed-in person.
     User { id: String, email: String, operator: bool },
     /// An API token: of one tenant with a role, or an operator token (no tenant).
@@ -62,7 +64,7 @@ impl Caller {
     /// May create tenants and act in every tenant.
     pub fn is_operator(&self) -> bool {
         match self {
-            Caller::Local => true,
+            Caller::Local | Caller::Schedule => true,
             Caller::User { operator, .. } => *operator,
             Caller::Token { tenant_id, .. } => tenant_id.is_none(),
         }
@@ -72,6 +74,7 @@ impl Caller {
     pub fn actor(&self) -> String {
         match self {
             Caller::Local => "cli".into(),
+            Caller::Schedule => "schedule".into(),
             Caller::User { email, .. } => format!("user:{email}"),
             Caller::Token { name, .. } => format!("token:{name}"),
         }
@@ -233,7 +236,7 @@ impl Service {
                 .find(|m| m.tenant_id == tenant.id)
                 .and_then(|m| Role::parse(&m.role).ok()),
             Caller::Token { tenant_id, role, .. } => role.filter(|_| tenant_id.as_deref() == Some(tenant.id.as_str())),
-            Caller::Local => unreachable!("the command line is an operator"),
+            Caller::Local | Caller::Schedule => unreachable!("operators are handled above"),
         };
         let role = role.ok_or_else(not_found)?;
         Ok(TenantScope {

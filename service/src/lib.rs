@@ -9,6 +9,7 @@ pub mod endpoints;
 mod queries;
 pub mod report;
 mod scans;
+pub mod schedules;
 
 pub use access::{
     new_form_token, AuditEntry, Caller, NewToken, Role, TenantScope, TokenInfo, WebSession, MIN_PASSWORD, SESSION_HOURS,
@@ -422,8 +423,33 @@ impl Service {
     }
 
     /// Runs the queue's workers until `stop` resolves.
+    /// The queue's workers and the scheduler, until `stop` resolves. The scheduler looks for
+    /// due schedules every `AISPM_SCHEDULE_TICK_SECS` (default 15) seconds.
     pub async fn run_workers(&self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {
-        Ok(jobs::run_workers(self.rt.clone(), stop).await?)
+        let tick = std::env::var("AISPM_SCHEDULE_TICK_SECS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map(|s| std::time::Duration::from_secs_f64(s.min(3600.0)))
+            .unwrap_or(std::time::Duration::from_secs(15));
+        let (stopped_tx, mut stopped) = tokio::sync::watch::channel(false);
+        let stopped_tx = std::sync::Arc::new(stopped_tx);
+        let on_stop = stopped_tx.clone();
+        // The scheduler stops with the workers, whether asked to or because they failed.
+        let workers = async move {
+            let result = jobs::run_workers(self.rt.clone(), async move {
+                stop.await;
+                let _ = on_stop.send(true);
+            })
+            .await;
+            let _ = stopped_tx.send(true);
+            result
+        };
+        let scheduler = self.run_scheduler(tick, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        });
+        let (workers, ()) = tokio::join!(workers, scheduler);
+        Ok(workers?)
     }
 }
 

@@ -198,3 +198,58 @@ async fn findings_read_after_an_evaluation_are_that_evaluations() {
     assert_eq!(open_now, ["f2"]);
     assert_eq!(svc.finding(&scope, "f1").await.unwrap().status, resolved);
 }
+
+#[tokio::test]
+async fn a_schedule_fires_once_after_downtime_and_never_starts_a_second_scan() {
+    use service::schedules::ScheduleKind;
+    let sim = sandbox::servicenow::simulated_connection("clean").await.unwrap();
+    let (svc, _dir) = service(EndpointPolicy::AllowTestEndpoints).await;
+    let scope = acme(&svc).await;
+    svc.connect(&scope, servicenow(&sim)).await.unwrap();
+    let hourly = svc
+        .set_schedule(&scope, ScheduleKind::Scan, "0 * * * *", "Europe/Berlin")
+        .await
+        .unwrap();
+    assert!(hourly.last_fired_at.is_none());
+    assert!(matches!(
+        svc.set_schedule(&scope, ScheduleKind::Scan, "61 * * * *", "UTC").await,
+        Err(ServiceError::Invalid(_))
+    ));
+    let now = chrono::Utc::now();
+    assert_eq!(svc.run_due_schedules(now).await.unwrap(), 0, "not due yet");
+    // Three hours of downtime: three slots missed, one firing.
+    let later = now + chrono::Duration::hours(3);
+    assert_eq!(svc.run_due_schedules(later).await.unwrap(), 1);
+    assert_eq!(
+        svc.run_due_schedules(later).await.unwrap(),
+        0,
+        "fired once, not per slot"
+    );
+    let view = &svc.schedules(&scope).await.unwrap()[0];
+    assert!(view.next_due_at.as_str() > later.to_rfc3339().as_str(), "{view:?}");
+    assert!(
+        view.last_result.as_deref().unwrap().starts_with("1 scan(s) started"),
+        "{view:?}"
+    );
+    // No worker runs here, so that scan is still queued when the next slot comes: it is left
+    // to finish, not started twice.
+    assert_eq!(
+        svc.run_due_schedules(later + chrono::Duration::hours(1)).await.unwrap(),
+        1
+    );
+    let view = &svc.schedules(&scope).await.unwrap()[0];
+    assert!(
+        view.last_result
+            .as_deref()
+            .unwrap()
+            .starts_with("0 scan(s) started, 1 already running"),
+        "{view:?}"
+    );
+    assert_eq!(svc.recent_scans(&scope, 10).await.unwrap().len(), 1);
+    // Who did it is in the audit log.
+    let log = svc.audit_log(&scope, None, 50).await.unwrap();
+    assert!(
+        log.iter().any(|e| e.actor == "schedule" && e.action == "scan.start"),
+        "{log:?}"
+    );
+}

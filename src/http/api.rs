@@ -11,7 +11,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use service::{Caller, FindingQuery, NewConnection, Role, TenantScope};
+use service::{Caller, FindingQuery, NewConnection, Role, ServiceError, TenantScope};
 use std::collections::BTreeMap;
 
 pub fn routes() -> Router<AppState> {
@@ -34,6 +34,13 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tenants/{slug}/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tenants/{slug}/tokens/{id}", delete(revoke_token))
         .route("/api/v1/tenants/{slug}/audit", get(audit_log))
+        .route("/api/v1/tenants/{slug}/schedules", get(list_schedules))
+        .route(
+            "/api/v1/tenants/{slug}/schedules/{kind}",
+            axum::routing::put(set_schedule).delete(remove_schedule),
+        )
+        .route("/api/v1/tenants/{slug}/reports", get(list_reports).post(keep_report))
+        .route("/api/v1/tenants/{slug}/reports/{id}", get(get_report))
 }
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -467,6 +474,112 @@ async fn revoke_token(
     let scope = scope(&s, &caller, &slug).await?;
     s.service.revoke_token(&scope, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- schedules and kept reports
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// Five fields (minute hour day-of-month month day-of-week), e.g. `0 7 * * MON`; six with
+    /// seconds first.
+    pub cron: String,
+    /// The IANA time zone the expression is read in (default UTC).
+    #[serde(default = "utc")]
+    pub timezone: String,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct ReportSummaryView {
+    pub id: String,
+    pub created_at: String,
+    /// `schedule <due time>` or `manual`.
+    pub trigger: String,
+}
+
+fn schedule_kind(kind: &str) -> Result<service::schedules::ScheduleKind, ServiceError> {
+    match kind {
+        "scan" => Ok(service::schedules::ScheduleKind::Scan),
+        "report" => Ok(service::schedules::ScheduleKind::Report),
+        other => Err(ServiceError::NotFound(format!(
+            "no schedule kind {other:?} (scan or report)"
+        ))),
+    }
+}
+
+async fn list_schedules(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<service::schedules::ScheduleView>>> {
+    let scope = scope(&s, &caller, &slug).await?;
+    Ok(Json(s.service.schedules(&scope).await?))
+}
+
+async fn set_schedule(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path((slug, kind)): Path<(String, String)>,
+    Body(body): Body<ScheduleBody>,
+) -> ApiResult<Json<service::schedules::ScheduleView>> {
+    let scope = scope(&s, &caller, &slug).await?;
+    let kind = schedule_kind(&kind)?;
+    Ok(Json(
+        s.service.set_schedule(&scope, kind, &body.cron, &body.timezone).await?,
+    ))
+}
+
+async fn remove_schedule(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path((slug, kind)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let scope = scope(&s, &caller, &slug).await?;
+    s.service.remove_schedule(&scope, schedule_kind(&kind)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_reports(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<ReportSummaryView>>> {
+    let scope = scope(&s, &caller, &slug).await?;
+    let list = s.service.kept_reports(&scope, 100).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|r| ReportSummaryView {
+                id: r.id,
+                created_at: r.created_at,
+                trigger: r.trigger,
+            })
+            .collect(),
+    ))
+}
+
+async fn keep_report(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(slug): Path<String>,
+) -> ApiResult<Response> {
+    let scope = scope(&s, &caller, &slug).await?;
+    scope.require(Role::Admin)?;
+    let id = s.service.keep_report(&scope, "manual").await?;
+    Ok((StatusCode::CREATED, Json(Created { id })).into_response())
+}
+
+async fn get_report(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let scope = scope(&s, &caller, &slug).await?;
+    let body = s.service.kept_report(&scope, &id).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -54,6 +54,12 @@ pub const OPERATIONS: &[Operation] = &[
         ("cursor", "entries older than this time (the last entry's `at`)"),
         ("limit", "page size, 1 to 500 (default 100)"),
     ], request: None, status: 200, response: Some("AuditEntryPage") },
+    Operation { method: "get", path: "/api/v1/tenants/{slug}/schedules", summary: "The tenant's scan and report schedules, with the next due time and what the last firing did", role: Some("viewer"), query: &[], request: None, status: 200, response: Some("ScheduleList") },
+    Operation { method: "put", path: "/api/v1/tenants/{slug}/schedules/{kind}", summary: "Set the `scan` or `report` schedule: a cron expression read in a time zone", role: Some("admin"), query: &[], request: Some("ScheduleBody"), status: 200, response: Some("ScheduleView") },
+    Operation { method: "delete", path: "/api/v1/tenants/{slug}/schedules/{kind}", summary: "Remove the `scan` or `report` schedule", role: Some("admin"), query: &[], request: None, status: 204, response: None },
+    Operation { method: "get", path: "/api/v1/tenants/{slug}/reports", summary: "Kept posture reports (scheduled or asked for), newest first", role: Some("viewer"), query: &[], request: None, status: 200, response: Some("ReportSummaryList") },
+    Operation { method: "post", path: "/api/v1/tenants/{slug}/reports", summary: "Build a posture report now and keep it", role: Some("admin"), query: &[], request: None, status: 201, response: Some("Created") },
+    Operation { method: "get", path: "/api/v1/tenants/{slug}/reports/{id}", summary: "A kept report's model (JSON)", role: Some("viewer"), query: &[], request: None, status: 200, response: None },
 ];
 
 fn components() -> Map<String, Value> {
@@ -85,6 +91,10 @@ fn components() -> Map<String, Value> {
     schema!("NewTokenBody", NewTokenBody);
     schema!("CreatedToken", CreatedToken);
     schema!("AuditEntryPage", service::Page<service::AuditEntry>);
+    schema!("ScheduleView", service::schedules::ScheduleView);
+    schema!("ScheduleList", Vec<service::schedules::ScheduleView>);
+    schema!("ScheduleBody", ScheduleBody);
+    schema!("ReportSummaryList", Vec<ReportSummaryView>);
     let mut all = generator.take_definitions(true);
     for (name, schema) in named {
         // A named type is a `$ref` already; lists and pages are inline: name them too.

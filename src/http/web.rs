@@ -52,6 +52,7 @@ impl Web {
             ("audit.html", include_str!("templates/audit.html")),
             ("error.html", include_str!("templates/error.html")),
             ("continue.html", include_str!("templates/continue.html")),
+            ("schedules.html", include_str!("templates/schedules.html")),
         ] {
             env.add_template(name, source).expect("the templates parse");
         }
@@ -125,6 +126,9 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{slug}/tokens", get(tokens).post(create_token))
         .route("/t/{slug}/tokens/{id}/revoke", post(revoke_token))
         .route("/t/{slug}/audit", get(audit))
+        .route("/t/{slug}/schedules", get(schedules).post(set_schedule))
+        .route("/t/{slug}/schedules/{kind}/remove", post(remove_schedule))
+        .route("/t/{slug}/reports/{id}", get(kept_report))
 }
 
 async fn css() -> Response {
@@ -897,6 +901,107 @@ async fn scan(State(s): State<AppState>, headers: HeaderMap, Path((slug, id)): P
 }
 
 // ---- tokens and audit
+
+async fn schedules_page(s: &AppState, signed: &Signed, scope: &TenantScope, error: Option<String>) -> PageResult {
+    let list = s.service.schedules(scope).await?;
+    let reports: Vec<Value> = s
+        .service
+        .kept_reports(scope, 50)
+        .await?
+        .into_iter()
+        .map(|r| json!({"id": r.id, "created_at": r.created_at, "trigger": r.trigger}))
+        .collect();
+    let mut response = s.web.render(
+        "schedules.html",
+        page(
+            signed,
+            Some(scope),
+            json!({"schedules": list, "reports": reports, "error": error}),
+        ),
+    );
+    if error.is_some() {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
+}
+
+async fn schedules(State(s): State<AppState>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        schedules_page(&s, &signed, &scope, None).await
+    })
+}
+
+#[derive(Deserialize)]
+struct ScheduleForm {
+    csrf: Option<String>,
+    kind: String,
+    cron: String,
+    timezone: String,
+}
+
+fn schedule_kind(kind: &str) -> Result<service::schedules::ScheduleKind, ServiceError> {
+    match kind {
+        "scan" => Ok(service::schedules::ScheduleKind::Scan),
+        "report" => Ok(service::schedules::ScheduleKind::Report),
+        other => Err(ServiceError::Invalid(format!("{other:?} is not scan or report"))),
+    }
+}
+
+async fn set_schedule(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<ScheduleForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        let kind = schedule_kind(&form.kind)?;
+        match s.service.set_schedule(&scope, kind, &form.cron, &form.timezone).await {
+            Ok(_) => Ok(Redirect::to(&format!("/t/{}/schedules", scope.tenant.slug)).into_response()),
+            Err(e @ ServiceError::Invalid(_)) => schedules_page(&s, &signed, &scope, Some(e.to_string())).await,
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+async fn remove_schedule(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, kind)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        s.service.remove_schedule(&scope, schedule_kind(&kind)?).await?;
+        Ok(Redirect::to(&format!("/t/{}/schedules", scope.tenant.slug)).into_response())
+    })
+}
+
+/// A kept report's model, as a JSON download.
+async fn kept_report(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, id)): Path<(String, String)>,
+) -> Response {
+    page_handler!(s, async {
+        let (_, scope) = with_scope(&s, &headers, &slug).await?;
+        let body = s.service.kept_report(&scope, &id).await?;
+        Ok((
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"aispm-{}-{id}.json\"", scope.tenant.slug),
+                ),
+            ],
+            body,
+        )
+            .into_response())
+    })
+}
 
 async fn tokens_page(s: &AppState, signed: &Signed, scope: &TenantScope, created: Option<Value>) -> PageResult {
     let list = s.service.tokens(scope).await?;

@@ -319,3 +319,48 @@ pub mod oauth_state {
     pub enum Relation {}
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod schedule {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "schedules")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        /// `scan` or `report`.
+        pub kind: String,
+        pub cron: String,
+        /// An IANA time zone (`Europe/Berlin`) the cron expression is read in.
+        pub timezone: String,
+        /// UTC, RFC 3339; a process fires the schedule by moving this forward (compare-and-swap).
+        pub next_due_at: String,
+        pub last_fired_at: Option<String>,
+        /// What the last firing did, or why it failed.
+        pub last_result: Option<String>,
+        pub created_at: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod report {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "reports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        pub created_at: String,
+        /// `schedule` (with the due time it fired for) or `manual`.
+        pub trigger: String,
+        /// The report model as JSON.
+        #[sea_orm(column_type = "Text")]
+        pub body: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}

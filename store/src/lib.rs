@@ -5,9 +5,11 @@
 mod access;
 pub mod crypto;
 pub mod entities;
+mod schedules;
 
 pub use crypto::{CryptoError, SealContext, SecretBox};
 pub use entities::scan::ScanStatus;
+pub use schedules::ReportSummary;
 
 use connectors::{Parts, ResourcePart};
 use entities::*;

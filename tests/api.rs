@@ -1084,7 +1084,39 @@ async fn completed_scan(api: &Api, token: &str, slug: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connecting_microsoft_365_by_admin_consent_then_a_copilot_admin_sign_in() {
-    let e = Env::new("m365-oauth", None);
+    connecting_microsoft_365(Env::new("m365-oauth", None)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_microsoft_365_on_postgres() {
+    let Ok(server) = std::env::var("AISPM_TEST_POSTGRES_URL") else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: AISPM_TEST_POSTGRES_URL is not set, so the PostgreSQL Microsoft connect test did not run"
+        );
+        return;
+    };
+    use sea_orm::{ConnectionTrait, Database};
+    let server = server.trim_end_matches('/').to_string();
+    let name = format!("aispm_m365_connect_{}", std::process::id());
+    let admin = Database::connect(format!("{server}/postgres")).await.unwrap();
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    connecting_microsoft_365(Env::new("m365-oauth-pg", Some(format!("{server}/{name}")))).await;
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+}
+
+/// Admin consent, a declined and a forged answer, the Copilot admin sign-in, and two scans in a
+/// row with the rotated refresh token.
+async fn connecting_microsoft_365(e: Env) {
     e.run(&["tenant", "add", "acme"]).await;
     let out = e
         .cmd(&["user", "add", "ana@acme.example", "--password-env", "PW"])

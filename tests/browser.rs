@@ -529,6 +529,9 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         schedules.contains("Berlin") && schedules.contains("not fired yet"),
         "{schedules}"
     );
+    d.click("#keep-report").await;
+    let schedules = d.wait_for(">manual<", Duration::from_secs(20)).await;
+    assert!(schedules.contains(">JSON</a>"), "a kept report to download");
     shoot(&d, "schedules").await;
     d.go(&format!("{url}/t/acme/audit")).await;
     let audit = d.wait_for("connection.add", Duration::from_secs(10)).await;

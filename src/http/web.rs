@@ -128,6 +128,7 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{slug}/audit", get(audit))
         .route("/t/{slug}/schedules", get(schedules).post(set_schedule))
         .route("/t/{slug}/schedules/{kind}/remove", post(remove_schedule))
+        .route("/t/{slug}/reports", post(keep_report))
         .route("/t/{slug}/reports/{id}", get(kept_report))
 }
 
@@ -976,6 +977,21 @@ async fn remove_schedule(
         let (signed, scope) = with_scope(&s, &headers, &slug).await?;
         check_form(&signed, form.csrf.as_deref())?;
         s.service.remove_schedule(&scope, schedule_kind(&kind)?).await?;
+        Ok(Redirect::to(&format!("/t/{}/schedules", scope.tenant.slug)).into_response())
+    })
+}
+
+async fn keep_report(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        scope.require(Role::Admin)?;
+        s.service.keep_report(&scope, "manual").await?;
         Ok(Redirect::to(&format!("/t/{}/schedules", scope.tenant.slug)).into_response())
     })
 }

@@ -422,7 +422,6 @@ impl Service {
         })
     }
 
-    /// Runs the queue's workers until `stop` resolves.
     /// The queue's workers and the scheduler, until `stop` resolves. The scheduler looks for
     /// due schedules every `AISPM_SCHEDULE_TICK_SECS` (default 15) seconds.
     pub async fn run_workers(&self, stop: impl std::future::Future<Output = ()> + Send + 'static) -> Result<()> {

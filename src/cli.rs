@@ -42,6 +42,9 @@ pub enum Command {
     Worker,
     /// Show a tenant's findings.
     Findings(FindingsArgs),
+    /// Show what changed between scans: per resource, the fields with old and new values;
+    /// risk changes say how they widen exposure and name the findings they opened or resolved.
+    Changes(ChangesArgs),
     /// Show a tenant's latest collected inventory.
     Inventory(InventoryArgs),
     /// Write a JSON and a Markdown posture report for a tenant.
@@ -369,6 +372,25 @@ pub struct FindingsArgs {
     pub format: Format,
     #[arg(long, value_enum, default_value_t = StatusFilter::Open)]
     pub status: StatusFilter,
+}
+
+#[derive(Args, Debug)]
+pub struct ChangesArgs {
+    /// The tenant's slug (see `aispm tenant add`).
+    #[arg(long)]
+    pub tenant: String,
+    /// Only changes recorded since: a date (2026-11-30, from its start in UTC) or an RFC 3339
+    /// time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only risk changes.
+    #[arg(long)]
+    pub risk_only: bool,
+    /// At most this many, newest first (1 to 500).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Args, Debug)]

@@ -236,6 +236,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Changes(a) => {
+            let svc = open().await?;
+            let filter = service::changes::ChangeFilter {
+                since: a.since,
+                risk_only: a.risk_only,
+                cursor: None,
+                limit: a.limit,
+            };
+            let page = svc
+                .changes(&svc.scope(&Caller::Local, &a.tenant).await?, &filter)
+                .await?;
+            match a.format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&page.items)?),
+                Format::Table => print!("{}", output::changes_table(&page.items)),
+            }
+            if page.next_cursor.is_some() {
+                eprintln!("older changes not shown: raise --limit or narrow with --since");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Inventory(a) => {
             let svc = open().await?;
             let inventories = svc.inventories(&svc.scope(&Caller::Local, &a.tenant).await?).await?;

@@ -38,6 +38,61 @@ pub fn findings_table(findings: &[Finding]) -> String {
     out
 }
 
+/// A JSON value in one short line, for a field's old and new values.
+fn compact(value: &serde_json::Value) -> String {
+    truncate(&value.to_string(), 70)
+}
+
+pub fn changes_table(changes: &[service::changes::ChangeView]) -> String {
+    use schemas::ChangeKind;
+    let mut out = String::new();
+    if changes.is_empty() {
+        out.push_str("no changes recorded (the first scan of a connection is its baseline)\n");
+        return out;
+    }
+    for c in changes {
+        let what = match c.change {
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Changed => "changed",
+        };
+        let at = c.recorded_at.get(..16).unwrap_or(&c.recorded_at).replace('T', " ");
+        let _ = writeln!(
+            out,
+            "{at}  {:<10} {:<15} {:<8} {}{}",
+            c.provider,
+            c.resource_kind,
+            what,
+            truncate(&c.resource_name, 60),
+            if c.risk { "  [RISK]" } else { "" }
+        );
+        for f in &c.fields {
+            let _ = writeln!(out, "    {}: {} -> {}", f.path, compact(&f.old), compact(&f.new));
+        }
+        for r in &c.risks {
+            let _ = writeln!(out, "    risk: {r}");
+        }
+        for (label, list) in [("opened", &c.findings_opened), ("resolved", &c.findings_resolved)] {
+            for f in list.iter() {
+                let _ = writeln!(
+                    out,
+                    "    {label}: {} {} ({})",
+                    f.rule_id,
+                    truncate(&f.title, 80),
+                    f.severity.as_str()
+                );
+            }
+        }
+        if !c.evaluated {
+            let _ = writeln!(
+                out,
+                "    (not evaluated yet: the findings it opens follow the evaluation)"
+            );
+        }
+    }
+    out
+}
+
 pub fn inventory_table(inventories: &[Inventory]) -> String {
     let mut out = String::new();
     for inv in inventories {

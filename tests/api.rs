@@ -252,6 +252,16 @@ async fn the_api_end_to_end(e: &Env) {
     let (status, inventory) = api.get(&viewer, "/api/v1/tenants/acme/inventory").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(inventory[0]["provider"], "servicenow");
+    // Drift: one scan is a baseline (no changes); a bad `since` is named.
+    let (status, changes) = api.get(&viewer, "/api/v1/tenants/acme/changes?since=2026-01-01").await;
+    assert_eq!(status, StatusCode::OK, "{changes}");
+    assert_eq!(changes["items"], json!([]));
+    let (status, err) = api.get(&viewer, "/api/v1/tenants/acme/changes?since=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("\"yesterday\""),
+        "{err}"
+    );
     bodies += &all.iter().map(Value::to_string).collect::<String>();
     bodies += &inventory.to_string();
     bodies += &reach.to_string();
@@ -368,6 +378,7 @@ async fn the_api_end_to_end(e: &Env) {
         "audit",
         "schedules",
         "reports",
+        "changes",
     ] {
         routes.push((Method::GET, format!("/api/v1/tenants/acme/{path}"), None));
     }

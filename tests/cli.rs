@@ -191,6 +191,67 @@ async fn risky_instance_end_to_end_on_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_between_scans_are_shown() {
+    let e = env("changes", None);
+    let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
+        .await
+        .unwrap();
+    e.run(&["tenant", "add", "acme"]).await;
+    assert!(connect(&e, &server.base_url, &[]).await.status.success());
+    let scan = || async {
+        let out = e.run(&["scan", "--tenant", "acme", "--wait"]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    scan().await;
+    let out = e.run(&["changes", "--tenant", "acme"]).await;
+    assert!(
+        text(&out.stdout).contains("no changes recorded"),
+        "{}",
+        text(&out.stdout)
+    );
+    reqwest::Client::new()
+        .post(format!("{}/__sandbox/scenario/drifted", server.base_url))
+        .send()
+        .await
+        .unwrap();
+    scan().await;
+    let out = e.run(&["changes", "--tenant", "acme", "--since", "2026-01-01"]).await;
+    let table = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for needle in [
+        "agent           changed  Record Operations Agent  [RISK]",
+        "    run_as: null -> \"servicenow:user:",
+        "    risk: now runs as jane.admin",
+        "    opened: SNOW-001 ",
+        "Ticket Triage Agent  [RISK]",
+        "    attributes.public_flag: false -> true",
+        "    opened: SNOW-006 ",
+    ] {
+        assert!(table.contains(needle), "{needle:?} in:\n{table}");
+    }
+    let out = e
+        .run(&["changes", "--tenant", "acme", "--risk-only", "--format", "json"])
+        .await;
+    let risky: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        risky.len() >= 2 && risky.iter().all(|c| c["risk"] == true),
+        "{risky:#?}"
+    );
+    let future = e
+        .run(&[
+            "changes",
+            "--tenant",
+            "acme",
+            "--since",
+            "2999-01-01",
+            "--format",
+            "json",
+        ])
+        .await;
+    assert_eq!(text(&future.stdout).trim(), "[]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_grant_connects() {
     let e = env("password", None);
     let server = servicenow::start(SimConfig::default(), scenarios::clean(), 0)
@@ -272,6 +333,10 @@ async fn mistakes_get_one_line_errors() {
             "max-rps",
         ),
         (vec!["scan", "--tenant", "acme", "--wait"], "no connections"),
+        (
+            vec!["changes", "--tenant", "acme", "--since", "last week"],
+            "neither a date",
+        ),
     ];
     for (args, needle) in cases {
         let out = e.run(&args).await;

@@ -3,6 +3,7 @@
 //! The engine never imports a connector: it reads only the normalized model (`schemas`).
 //! Vendor knowledge lives in the rule files under `rules/<vendor>/`.
 
+pub mod drift;
 pub mod evaluate;
 pub mod graph;
 pub mod reconcile;

@@ -274,10 +274,22 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
         return Ok(());
     }
     let inventory = collector.transform(&parts, &conn.id, &store::now());
+    // What changed since the connection's previous snapshot (none for its first: a baseline).
+    // Only one scan of a connection runs at a time, so the previous one cannot move meanwhile.
+    let changes = match rt.store.latest_snapshot(&conn.id).await? {
+        Some((_, previous)) => engine::drift::diff(&previous, &inventory),
+        None => Vec::new(),
+    };
     let requests = spent(&parts) + scan.requests_lost;
     let committed = rt
         .store
-        .commit_snapshot(&scan, &inventory, requests, throttled_before + stats.throttled() as i64)
+        .commit_snapshot(
+            &scan,
+            &inventory,
+            &changes,
+            requests,
+            throttled_before + stats.throttled() as i64,
+        )
         .await?;
     let Some(outbox_id) = committed else {
         return finished_elsewhere().await;
@@ -337,6 +349,8 @@ pub async fn evaluate(rt: &Runtime, tenant_id: &str) -> Result<(), WorkError> {
 
 async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError> {
     let seq = rt.store.evaluation_seq(tenant_id).await?;
+    // Before the snapshots: every pending change read here belongs to a snapshot evaluated now.
+    let pending = rt.store.pending_changes(tenant_id).await?;
     let inventories = rt.store.latest_inventories(tenant_id).await?;
     let previous = rt.store.findings(tenant_id).await?;
     // Rule evaluation is CPU work: off the async runtime, so workers and heartbeats go on.
@@ -349,7 +363,8 @@ async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError>
     .map_err(|e| WorkError::Other(format!("rule evaluation stopped: {e}")))?;
     let unassessed = evaluation.unassessed();
     let loaded: std::collections::BTreeSet<String> = rt.rules.rules.iter().map(|r| r.meta.id.clone()).collect();
-    let merged = engine::reconcile(previous, evaluation.findings.clone(), &unassessed, &loaded);
+    let merged = engine::reconcile(previous.clone(), evaluation.findings.clone(), &unassessed, &loaded);
+    let drift = evaluation_drift(&previous, &merged, pending);
     let not_assessed_results = evaluation
         .results
         .iter()
@@ -376,5 +391,38 @@ async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError>
         coverage_gaps,
         rules: rt.rules.rules.len(),
     };
-    Ok(rt.store.save_evaluation(tenant_id, seq, &merged, &summary).await?)
+    Ok(rt
+        .store
+        .save_evaluation_with_drift(tenant_id, seq, &merged, &summary, &drift)
+        .await?)
+}
+
+/// The findings this evaluation opened, reopened and resolved, and the pending change records
+/// with the findings each of them concerns.
+fn evaluation_drift(
+    previous: &[schemas::Finding],
+    merged: &[schemas::Finding],
+    pending: Vec<store::StoredChange>,
+) -> store::EvaluationDrift {
+    let events = engine::drift::finding_events(previous, merged);
+    let changes = pending
+        .into_iter()
+        .map(|mut stored| {
+            engine::drift::attribute(&mut stored.change, &stored.connection_id, &events);
+            stored.evaluated = true;
+            stored
+        })
+        .collect();
+    store::EvaluationDrift {
+        events: events
+            .iter()
+            .map(|(event, f)| store::FindingEventRecord {
+                event: *event,
+                fingerprint: f.fingerprint.clone(),
+                rule_id: f.rule_id.clone(),
+                severity: f.severity,
+            })
+            .collect(),
+        changes,
+    }
 }

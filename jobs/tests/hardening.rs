@@ -184,7 +184,7 @@ async fn a_kill_after_the_commit_still_evaluates(db: TestDb) {
     let collector = connectors::collector(&spec).unwrap();
     let parts = connectors::read_all(collector.as_ref()).await.unwrap();
     let inventory = collector.transform(&parts, &conn, &store::now());
-    let outbox = rt.store.commit_snapshot(&scan, &inventory, 1, 0).await.unwrap();
+    let outbox = rt.store.commit_snapshot(&scan, &inventory, &[], 1, 0).await.unwrap();
     assert!(outbox.is_some());
     assert!(rt.store.latest_evaluation(&t.id).await.unwrap().is_none());
     // The next worker to start delivers what the dead one owed.

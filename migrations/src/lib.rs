@@ -10,6 +10,7 @@ mod m0003_users_tokens_audit;
 mod m0004_sessions;
 mod m0005_oauth_states;
 mod m0006_schedules_and_reports;
+mod m0007_drift;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_sessions::Migration),
             Box::new(m0005_oauth_states::Migration),
             Box::new(m0006_schedules_and_reports::Migration),
+            Box::new(m0007_drift::Migration),
         ]
     }
 }

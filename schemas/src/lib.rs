@@ -382,6 +382,188 @@ pub struct Finding {
     pub last_seen: String,
 }
 
+/// The kinds of record an inventory holds (coverage aside, which describes the scan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordKind {
+    Principal,
+    Agent,
+    Tool,
+    DataStore,
+    Grant,
+    Setting,
+    UntrustedInput,
+    Team,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 8] = [
+        RecordKind::Principal,
+        RecordKind::Agent,
+        RecordKind::Tool,
+        RecordKind::DataStore,
+        RecordKind::Grant,
+        RecordKind::Setting,
+        RecordKind::UntrustedInput,
+        RecordKind::Team,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Principal => "principal",
+            RecordKind::Agent => "agent",
+            RecordKind::Tool => "tool",
+            RecordKind::DataStore => "data_store",
+            RecordKind::Grant => "grant",
+            RecordKind::Setting => "setting",
+            RecordKind::UntrustedInput => "untrusted_input",
+            RecordKind::Team => "team",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RecordKind> {
+        RecordKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// One record of an inventory as JSON, with its kind and the key that identifies it across
+/// snapshots (a grant, which has no id, is keyed by holder, target and permission).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub kind: RecordKind,
+    pub key: String,
+    pub name: String,
+    pub body: serde_json::Value,
+}
+
+fn record<T: Serialize>(kind: RecordKind, key: &str, name: &str, item: &T) -> Record {
+    Record {
+        kind,
+        key: key.to_string(),
+        name: name.to_string(),
+        body: serde_json::to_value(item).expect("inventory records serialize"),
+    }
+}
+
+impl Inventory {
+    /// Every record, in the inventory's order, kind by kind.
+    pub fn records(&self) -> Vec<Record> {
+        let mut out = Vec::new();
+        out.extend(
+            self.principals
+                .iter()
+                .map(|p| record(RecordKind::Principal, &p.id, &p.name, p)),
+        );
+        out.extend(self.agents.iter().map(|a| record(RecordKind::Agent, &a.id, &a.name, a)));
+        out.extend(self.tools.iter().map(|t| record(RecordKind::Tool, &t.id, &t.name, t)));
+        out.extend(
+            self.data_stores
+                .iter()
+                .map(|d| record(RecordKind::DataStore, &d.id, &d.name, d)),
+        );
+        out.extend(self.grants.iter().map(|g| {
+            let key = format!("{}|{}|{}", g.holder, g.target, g.permission);
+            let name = format!("{} on {}", g.permission, g.target);
+            record(RecordKind::Grant, &key, &name, g)
+        }));
+        out.extend(
+            self.settings
+                .iter()
+                .map(|s| record(RecordKind::Setting, &s.key, &s.key, s)),
+        );
+        out.extend(
+            self.untrusted_inputs
+                .iter()
+                .map(|i| record(RecordKind::UntrustedInput, &i.id, &i.name, i)),
+        );
+        out.extend(self.teams.iter().map(|t| record(RecordKind::Team, &t.id, &t.name, t)));
+        out
+    }
+
+    /// Adds one record read back from storage (the inverse of [`Inventory::records`]).
+    pub fn push_record(&mut self, kind: RecordKind, body: serde_json::Value) -> Result<(), serde_json::Error> {
+        match kind {
+            RecordKind::Principal => self.principals.push(serde_json::from_value(body)?),
+            RecordKind::Agent => self.agents.push(serde_json::from_value(body)?),
+            RecordKind::Tool => self.tools.push(serde_json::from_value(body)?),
+            RecordKind::DataStore => self.data_stores.push(serde_json::from_value(body)?),
+            RecordKind::Grant => self.grants.push(serde_json::from_value(body)?),
+            RecordKind::Setting => self.settings.push(serde_json::from_value(body)?),
+            RecordKind::UntrustedInput => self.untrusted_inputs.push(serde_json::from_value(body)?),
+            RecordKind::Team => self.teams.push(serde_json::from_value(body)?),
+        }
+        Ok(())
+    }
+}
+
+/// What happened to a resource between two snapshots of one connection.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// One field of a changed resource: its path (`audience`, `attributes.public`, `tools`) and
+/// the values before and after (`null` when absent on that side).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct FieldChange {
+    pub path: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+}
+
+/// A resource added, removed or changed between a connection's previous snapshot and its new
+/// one. A risk change is one that widens exposure (an agent's audience, its run-as user's
+/// roles, its tools or data reach, an AI app's permissions) or that opened or resolved
+/// findings; `risks` says which, in words.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ResourceChange {
+    /// `agent`, `principal`, `tool`, `data_store`, `grant`, `setting`, `untrusted_input`, `team`.
+    pub resource_kind: String,
+    pub resource_id: String,
+    pub resource_name: String,
+    pub change: ChangeKind,
+    /// For `changed`: the fields that differ. Empty for `added` and `removed`.
+    #[serde(default)]
+    pub fields: Vec<FieldChange>,
+    pub risk: bool,
+    #[serde(default)]
+    pub risks: Vec<String>,
+    /// Resource ids whose findings this change can open or resolve (itself, the agents that
+    /// run as a principal or use a tool or data store, a grant's holder and target).
+    #[serde(default)]
+    pub related: Vec<String>,
+    /// Fingerprints of findings the evaluation after this change opened or reopened.
+    #[serde(default)]
+    pub findings_opened: Vec<String>,
+    /// Fingerprints of findings the evaluation after this change resolved.
+    #[serde(default)]
+    pub findings_resolved: Vec<String>,
+}
+
+/// A finding's change of state in one evaluation.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingEvent {
+    /// Seen for the first time.
+    Opened,
+    /// Seen again after it had been resolved.
+    Reopened,
+    /// No longer seen where its rule was assessed.
+    Resolved,
+}
+
+impl FindingEvent {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FindingEvent::Opened => "opened",
+            FindingEvent::Reopened => "reopened",
+            FindingEvent::Resolved => "resolved",
+        }
+    }
+}
+
 /// The JSON Schema documents this crate publishes, by file name.
 pub fn json_schemas() -> Vec<(&'static str, String)> {
     let inventory = schemars::schema_for!(Inventory);

@@ -5,6 +5,7 @@
 
 mod access;
 mod browser;
+pub mod changes;
 pub mod endpoints;
 mod queries;
 pub mod report;

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tenants/{slug}/scans/{id}", get(get_scan))
         .route("/api/v1/tenants/{slug}/findings", get(list_findings))
         .route("/api/v1/tenants/{slug}/findings/{fingerprint}", get(get_finding))
+        .route("/api/v1/tenants/{slug}/changes", get(list_changes))
         .route("/api/v1/tenants/{slug}/inventory", get(get_inventory))
         .route("/api/v1/tenants/{slug}/agents", get(list_agents))
         .route("/api/v1/tenants/{slug}/agents/{id}", get(get_agent))
@@ -368,6 +369,31 @@ async fn list_findings(
         limit: p.limit.unwrap_or(DEFAULT_PAGE),
     };
     Ok(Json(s.service.finding_page(&scope, &query).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeParams {
+    since: Option<String>,
+    risk_only: Option<bool>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_changes(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(slug): Path<String>,
+    Params(p): Params<ChangeParams>,
+) -> ApiResult<Json<service::Page<service::changes::ChangeView>>> {
+    let scope = scope(&s, &caller, &slug).await?;
+    let filter = service::changes::ChangeFilter {
+        since: p.since,
+        risk_only: p.risk_only.unwrap_or(false),
+        cursor: p.cursor,
+        limit: p.limit.unwrap_or(DEFAULT_PAGE),
+    };
+    Ok(Json(s.service.changes(&scope, &filter).await?))
 }
 
 async fn get_finding(

@@ -44,6 +44,12 @@ pub const OPERATIONS: &[Operation] = &[
         ("limit", "page size, 1 to 500 (default 100)"),
     ], request: None, status: 200, response: Some("FindingPage") },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/findings/{fingerprint}", summary: "One finding", role: Some("viewer"), query: &[], request: None, status: 200, response: Some("Finding") },
+    Operation { method: "get", path: "/api/v1/tenants/{slug}/changes", summary: "What changed between consecutive snapshots of each connection, newest first: per resource the fields with old and new values; risk changes say how they widen exposure and name the findings they opened or resolved", role: Some("viewer"), query: &[
+        ("since", "a date (2026-11-30, from its start in UTC) or an RFC 3339 time"),
+        ("risk_only", "true: only risk changes"),
+        ("cursor", "where the previous page ended (its next_cursor)"),
+        ("limit", "page size, 1 to 500 (default 100)"),
+    ], request: None, status: 200, response: Some("ChangePage") },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/inventory", summary: "The newest complete snapshot of each connection", role: Some("viewer"), query: &[], request: None, status: 200, response: Some("InventoryList") },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/agents", summary: "The tenant's agents", role: Some("viewer"), query: PAGE, request: None, status: 200, response: Some("AgentSummaryPage") },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/agents/{id}", summary: "An agent: who may invoke it, whom it runs as, its tools, knowledge and findings", role: Some("viewer"), query: &[("connection", "the connection, when two share agent ids")], request: None, status: 200, response: Some("AgentView") },
@@ -84,6 +90,7 @@ fn components() -> Map<String, Value> {
     schema!("ScanList", Vec<service::ScanView>);
     schema!("FindingPage", service::Page<schemas::Finding>);
     schema!("Finding", schemas::Finding);
+    schema!("ChangePage", service::Page<service::changes::ChangeView>);
     schema!("InventoryList", Vec<schemas::Inventory>);
     schema!("AgentSummaryPage", service::Page<service::AgentSummary>);
     schema!("AgentView", service::AgentView);

@@ -273,8 +273,10 @@ impl Store {
             .filter(snapshot::Column::ScanId.eq(scan_id))
             .one(&self.db)
             .await?;
-        row.map(|r| serde_json::from_str(&r.inventory).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .transpose()
+        match row {
+            Some(row) => Ok(Some(crate::snapshots::load(&self.db, &row).await?)),
+            None => Ok(None),
+        }
     }
 
     /// The tenant's newest evaluation summaries, at most `limit`, newest first.
@@ -325,6 +327,14 @@ impl Store {
             .await?;
         snapshot::Entity::delete_many()
             .filter(snapshot::Column::ConnectionId.eq(id))
+            .exec(&txn)
+            .await?;
+        snapshot_record::Entity::delete_many()
+            .filter(snapshot_record::Column::ConnectionId.eq(id))
+            .exec(&txn)
+            .await?;
+        change::Entity::delete_many()
+            .filter(change::Column::ConnectionId.eq(id))
             .exec(&txn)
             .await?;
         connection::Entity::delete_by_id(id).exec(&txn).await?;

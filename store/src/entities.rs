@@ -131,9 +131,13 @@ pub mod snapshot {
         pub tenant_id: String,
         pub connection_id: String,
         pub scan_id: String,
-        /// The `schemas::Inventory` as JSON.
+        /// The `schemas::Inventory` as JSON, for snapshots stored before records were kept
+        /// once per content; empty when `manifest` is set.
         pub inventory: String,
         pub created_at: String,
+        /// The inventory without its records, plus the ids of its records in
+        /// `snapshot_records`, in order (see `snapshots`).
+        pub manifest: Option<String>,
     }
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}
@@ -359,6 +363,75 @@ pub mod report {
         /// The report model as JSON.
         #[sea_orm(column_type = "Text")]
         pub body: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod snapshot_record {
+    use sea_orm::entity::prelude::*;
+    /// One inventory record, stored once per connection and content: its id is a hash of both.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "snapshot_records")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        pub connection_id: String,
+        /// `schemas::RecordKind` as text.
+        pub kind: String,
+        #[sea_orm(column_type = "Text")]
+        pub body: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod change {
+    use sea_orm::entity::prelude::*;
+    /// A resource added, removed or changed between two snapshots of one connection.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "changes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        pub connection_id: String,
+        pub snapshot_id: String,
+        pub created_at: String,
+        pub resource_kind: String,
+        #[sea_orm(column_type = "Text")]
+        pub resource_id: String,
+        pub risk: bool,
+        /// Set by the evaluation that named the findings the change opened or resolved.
+        pub evaluated: bool,
+        /// The `schemas::ResourceChange` as JSON.
+        #[sea_orm(column_type = "Text")]
+        pub body: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod finding_event {
+    use sea_orm::entity::prelude::*;
+    /// A finding opened, reopened or resolved by one evaluation.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "finding_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub tenant_id: String,
+        pub evaluation_id: String,
+        pub fingerprint: String,
+        pub rule_id: String,
+        pub severity: String,
+        /// `opened`, `reopened` or `resolved`.
+        pub event: String,
+        pub created_at: String,
     }
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
     pub enum Relation {}

@@ -6,10 +6,12 @@ mod access;
 pub mod crypto;
 pub mod entities;
 mod schedules;
+mod snapshots;
 
 pub use crypto::{CryptoError, SealContext, SecretBox};
 pub use entities::scan::ScanStatus;
 pub use schedules::ReportSummary;
+pub use snapshots::{ChangeQuery, EvaluationDrift, FindingEventRecord, StoredChange};
 
 use connectors::{Parts, ResourcePart};
 use entities::*;
@@ -449,7 +451,8 @@ impl Store {
     }
 
     /// Commits the snapshot, completes the scan, drops its raw parts and writes the outbox
-    /// row that asks for the tenant's evaluation, in one transaction: until this commits, the
+    /// row that asks for the tenant's evaluation, in one transaction, with the change records
+    /// since the connection's previous snapshot: until this commits, the
     /// previous complete snapshot stays the authoritative one, and once it has, the evaluation
     /// happens even if the process dies now. Returns the outbox row's id, or `None` when the
     /// scan had already finished (a second delivery of the job).
@@ -457,10 +460,10 @@ impl Store {
         &self,
         scan: &scan::Model,
         inventory: &Inventory,
+        changes: &[schemas::ResourceChange],
         requests: i64,
         throttled: i64,
     ) -> Result<Option<String>, StoreError> {
-        let body = serde_json::to_string(inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let txn = self.db.begin().await?;
         let mut done: scan::ActiveModel = scan.clone().into();
         done.status = Set(ScanStatus::Completed);
@@ -481,16 +484,8 @@ impl Store {
             }
             Err(e) => return Err(e.into()),
         }
-        snapshot::ActiveModel {
-            id: Set(new_id()),
-            tenant_id: Set(scan.tenant_id.clone()),
-            connection_id: Set(scan.connection_id.clone()),
-            scan_id: Set(scan.id.clone()),
-            inventory: Set(body),
-            created_at: Set(now()),
-        }
-        .insert(&txn)
-        .await?;
+        let snapshot_id = Store::insert_snapshot(&txn, scan, inventory).await?;
+        snapshots::save_changes(&txn, &scan.tenant_id, &scan.connection_id, &snapshot_id, changes).await?;
         scan_part::Entity::delete_many()
             .filter(scan_part::Column::ScanId.eq(&scan.id))
             .exec(&txn)
@@ -538,8 +533,7 @@ impl Store {
                 .one(&self.db)
                 .await?;
             if let Some(row) = row {
-                let inventory = serde_json::from_str(&row.inventory).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                latest.push(inventory);
+                latest.push(snapshots::load(&self.db, &row).await?);
             }
         }
         Ok(latest)
@@ -583,6 +577,20 @@ impl Store {
         seq: i64,
         findings: &[Finding],
         summary: &EvaluationSummary,
+    ) -> Result<bool, StoreError> {
+        self.save_evaluation_with_drift(tenant_id, seq, findings, summary, &EvaluationDrift::default())
+            .await
+    }
+
+    /// [`Store::save_evaluation`], also storing the finding events the evaluation caused and
+    /// the change records it attributed findings to, in the same transaction.
+    pub async fn save_evaluation_with_drift(
+        &self,
+        tenant_id: &str,
+        seq: i64,
+        findings: &[Finding],
+        summary: &EvaluationSummary,
+        drift: &EvaluationDrift,
     ) -> Result<bool, StoreError> {
         use sea_orm::sea_query::Expr;
         let txn = self.db.begin().await?;
@@ -629,14 +637,16 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
+        let evaluation_id = new_id();
         evaluation::ActiveModel {
-            id: Set(new_id()),
+            id: Set(evaluation_id.clone()),
             tenant_id: Set(tenant_id.to_string()),
             created_at: Set(now()),
             summary: Set(serde_json::to_string(summary).map_err(|e| StoreError::Corrupt(e.to_string()))?),
         }
         .insert(&txn)
         .await?;
+        snapshots::save_drift(&txn, tenant_id, &evaluation_id, drift).await?;
         txn.commit().await?;
         Ok(true)
     }

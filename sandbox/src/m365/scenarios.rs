@@ -299,7 +299,8 @@ fn transcript(bot_label: &str, n: u32, when: &str) -> Value {
 }
 
 fn days_ago(days: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::days(days))
+    // Relative to one moment per process, as in the ServiceNow scenarios.
+    (crate::servicenow::scenarios::epoch() - chrono::Duration::days(days))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
@@ -730,8 +731,26 @@ pub fn by_name(name: &str) -> Option<Tenant> {
     match name {
         "risky" => Some(risky()),
         "clean" => Some(clean()),
+        "drifted" => Some(drifted()),
         _ => None,
     }
+}
+
+/// `clean` after someone granted the HR agent's identity write access to every file in
+/// SharePoint and OneDrive (Files.ReadWrite.All). Tests of drift switch to it after a scan.
+pub fn drifted() -> Tenant {
+    let mut t = clean();
+    let identity = hr_agent_identity();
+    t.app_role_assignments
+        .entry(id_of(&identity))
+        .or_default()
+        .push(assignment(
+            &identity,
+            GRAPH_SP,
+            "Microsoft Graph",
+            role_id(GRAPH_ROLES, "Files.ReadWrite.All"),
+        ));
+    t
 }
 
 /// A tenant with `apps` third-party apps (each with app roles and an owner) and `bots` Copilot

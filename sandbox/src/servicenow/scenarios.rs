@@ -26,8 +26,15 @@ pub fn sid(label: &str) -> String {
     format!("{a:016x}{b:016x}")
 }
 
+/// The moment this process first built a scenario: times are relative to it, so switching
+/// scenarios does not move every record's timestamps (a real instance's stay put).
+pub fn epoch() -> chrono::DateTime<Utc> {
+    static EPOCH: std::sync::OnceLock<chrono::DateTime<Utc>> = std::sync::OnceLock::new();
+    *EPOCH.get_or_init(Utc::now)
+}
+
 fn when(days_ago: i64) -> String {
-    (Utc::now() - Duration::days(days_ago))
+    (epoch() - Duration::days(days_ago))
         .format("%Y-%m-%d %H:%M:%S")
         .to_string()
 }
@@ -1243,11 +1250,22 @@ pub fn clean() -> Tables {
     t
 }
 
-/// A scenario by name: `risky` or `clean`.
+/// `clean` after an afternoon of changes: the operations agent now runs as jane.admin (an
+/// admin) and the triage agent is marked public. Tests of drift switch to it after a scan.
+pub fn drifted() -> Tables {
+    let mut t = clean();
+    t.get_mut("sn_aia_agent_config")
+        .set(&sid("agent:ops:config"), "run_as_user", &sid("user:jane.admin"))
+        .set(&sid("agent:triage:config"), "public", "true");
+    t
+}
+
+/// A scenario by name: `risky`, `clean` or `drifted`.
 pub fn by_name(name: &str) -> Option<Tables> {
     match name {
         "risky" => Some(risky()),
         "clean" => Some(clean()),
+        "drifted" => Some(drifted()),
         _ => None,
     }
 }

@@ -115,6 +115,7 @@ async fn main() {
         not_assessed_results: vec![],
         coverage_gaps: vec![],
         rules: 60,
+        by_severity: Default::default(),
     };
     assert!(store
         .save_evaluation(&scope.tenant.id, 0, &findings, &summary)

@@ -47,7 +47,7 @@ pub enum Command {
     Changes(ChangesArgs),
     /// Show a tenant's latest collected inventory.
     Inventory(InventoryArgs),
-    /// Write a JSON and a Markdown posture report for a tenant.
+    /// Write a tenant's posture report: HTML, PDF, JSON, Markdown, CSV, SARIF and/or OCSF.
     Report(ReportArgs),
     /// List or validate rules.
     #[command(subcommand)]
@@ -407,9 +407,13 @@ pub struct ReportArgs {
     /// The tenant's slug (see `aispm tenant add`).
     #[arg(long)]
     pub tenant: String,
-    /// Directory to write report.json and report.md into.
+    /// Directory to write the reports into (report.html, report.pdf, report.json, report.md,
+    /// findings.csv, report.sarif, findings.ocsf.jsonl).
     #[arg(long, default_value = ".")]
     pub out: PathBuf,
+    /// Comma-separated formats: html, pdf, json, md, csv, sarif, ocsf.
+    #[arg(long, default_value = "json,md")]
+    pub format: String,
 }
 
 #[derive(Subcommand, Debug)]

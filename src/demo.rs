@@ -15,14 +15,11 @@ pub async fn run(args: &crate::cli::DemoArgs) -> Result<ExitCode> {
     let started = Instant::now();
     if out.exists() {
         // Only ever remove what a previous demo wrote.
-        for name in [
-            "aispm.db",
-            "aispm.db-wal",
-            "aispm.db-shm",
-            "master.key",
-            "report.json",
-            "report.md",
-        ] {
+        let reports = service::report::Format::ALL.map(|f| f.file_name());
+        for name in ["aispm.db", "aispm.db-wal", "aispm.db-shm", "master.key"]
+            .iter()
+            .chain(reports.iter())
+        {
             let _ = std::fs::remove_file(out.join(name));
         }
     }
@@ -77,11 +74,11 @@ pub async fn run(args: &crate::cli::DemoArgs) -> Result<ExitCode> {
             path_line(f).unwrap_or_default()
         );
     }
-    let (json_path, md_path) = svc.write_report(tenant, out).await?;
+    let written = svc.write_report(tenant, out, &service::report::Format::ALL).await?;
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
     println!(
-        "\nReports: {} and {}\n{} requests, {:.1} s. Explore the demo's own database with: aispm --data-dir {} findings --tenant demo",
-        json_path.display(),
-        md_path.display(),
+        "\nReports: {}\n{} requests, {:.1} s. Explore the demo's own database with: aispm --data-dir {} findings --tenant demo",
+        names.join(", "),
         outcome.requests,
         started.elapsed().as_secs_f64(),
         out.display()

@@ -417,10 +417,13 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Report(a) => {
             let svc = open().await?;
-            let (json_path, md_path) = svc
-                .write_report(&svc.scope(&Caller::Local, &a.tenant).await?, &a.out)
+            let formats = service::report::Format::parse_list(&a.format).map_err(|e| anyhow!(e))?;
+            let written = svc
+                .write_report(&svc.scope(&Caller::Local, &a.tenant).await?, &a.out, &formats)
                 .await?;
-            println!("{}\n{}", json_path.display(), md_path.display());
+            for path in written {
+                println!("{}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -351,6 +351,49 @@ async fn the_api_end_to_end(e: &Env) {
     assert_eq!(report["tenant"], "acme", "the kept report is the report model");
     let (_, reports) = api.get(&viewer, "/api/v1/tenants/acme/reports").await;
     assert_eq!(reports[0]["trigger"], "manual");
+    // Every format renders from the kept model, as a download.
+    for (format, content_type, starts) in [
+        ("html", "text/html; charset=utf-8", "<!doctype html>"),
+        ("pdf", "application/pdf", "%PDF-"),
+        ("sarif", "application/sarif+json", "{"),
+        ("csv", "text/csv; charset=utf-8", "fingerprint,status,severity"),
+        (
+            "md",
+            "text/markdown; charset=utf-8",
+            "# AI security posture report: acme",
+        ),
+    ] {
+        let answer = api
+            .client
+            .get(format!(
+                "{}/api/v1/tenants/acme/reports/{report_id}?format={format}",
+                api.url
+            ))
+            .bearer_auth(&viewer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{format}");
+        assert_eq!(answer.headers()["content-type"], content_type, "{format}");
+        assert!(answer.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"aispm-acme-"));
+        let bytes = answer.bytes().await.unwrap();
+        assert!(
+            bytes.starts_with(starts.as_bytes()),
+            "{format}: {:?}",
+            &bytes[..bytes.len().min(40)]
+        );
+    }
+    let (status, err) = api
+        .get(
+            &viewer,
+            &format!("/api/v1/tenants/acme/reports/{report_id}?format=docx"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(err["error"]["message"].as_str().unwrap().contains("\"docx\""), "{err}");
 
     // Isolation: globex's admin sees nothing of acme, by acme's slug or by acme's ids under
     // its own slug, and the answer is the one for something that does not exist.

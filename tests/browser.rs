@@ -531,7 +531,10 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     );
     d.click("#keep-report").await;
     let schedules = d.wait_for(">manual<", Duration::from_secs(20)).await;
-    assert!(schedules.contains(">JSON</a>"), "a kept report to download");
+    assert!(
+        schedules.contains(">JSON</a>") && schedules.contains(">PDF</a>") && schedules.contains(">SARIF</a>"),
+        "a kept report to download in every format"
+    );
     shoot(&d, "schedules").await;
     d.go(&format!("{url}/t/acme/audit")).await;
     let audit = d.wait_for("connection.add", Duration::from_secs(10)).await;

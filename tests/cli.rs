@@ -337,6 +337,10 @@ async fn mistakes_get_one_line_errors() {
             vec!["changes", "--tenant", "acme", "--since", "last week"],
             "neither a date",
         ),
+        (
+            vec!["report", "--tenant", "acme", "--format", "html,docx"],
+            "unknown report format \"docx\"",
+        ),
     ];
     for (args, needle) in cases {
         let out = e.run(&args).await;

@@ -99,6 +99,7 @@ impl Service {
         let limit = q.limit.clamp(1, MAX_PAGE);
         let query = store::ChangeQuery {
             since,
+            after: None,
             risk_only: q.risk_only,
             cursor,
             limit: limit as u64 + 1,

@@ -352,27 +352,6 @@ impl Service {
         Ok(list)
     }
 
-    pub async fn report(&self, scope: &TenantScope) -> Result<Report> {
-        let tenant = &scope.tenant;
-        let findings = self.store().findings(&tenant.id).await?;
-        let inventories = self.store().latest_inventories(&tenant.id).await?;
-        let evaluation = self.store().latest_evaluation(&tenant.id).await?;
-        Ok(Report::new(&tenant.slug, findings, inventories, evaluation))
-    }
-
-    /// Writes `report.json` and `report.md` into `dir`; returns their paths.
-    pub async fn write_report(&self, scope: &TenantScope, dir: &Path) -> Result<(PathBuf, PathBuf)> {
-        let report = self.report(scope).await?;
-        let io = |what: &Path, e: std::io::Error| ServiceError::Other(format!("cannot write {}: {e}", what.display()));
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let json_path = dir.join("report.json");
-        let md_path = dir.join("report.md");
-        let json = serde_json::to_string_pretty(&report.to_json()).map_err(|e| ServiceError::Other(e.to_string()))?;
-        std::fs::write(&json_path, json).map_err(|e| io(&json_path, e))?;
-        std::fs::write(&md_path, report.to_markdown()).map_err(|e| io(&md_path, e))?;
-        Ok((json_path, md_path))
-    }
-
     // ---- keys
 
     /// Re-seals every connection's secrets with a new master key. With keys from the

@@ -182,6 +182,7 @@ impl Service {
     pub async fn keep_report(&self, scope: &TenantScope, trigger: &str) -> Result<String> {
         let report = self.report(scope).await?;
         let body = report.to_json().to_string();
+        // Kept as the model: every format renders from it later.
         let id = self.store().add_report(&scope.tenant.id, trigger, &body).await?;
         self.record(scope, "report.keep", &format!("{id} ({trigger})")).await?;
         Ok(id)
@@ -199,6 +200,29 @@ impl Service {
             .await?
             .map(|r| r.body)
             .ok_or_else(|| ServiceError::NotFound(format!("no report {id:?}")))
+    }
+
+    /// One kept report rendered in `format`: the bytes, their content type and a file name.
+    pub async fn kept_report_as(
+        &self,
+        scope: &TenantScope,
+        id: &str,
+        format: crate::report::Format,
+    ) -> Result<(Vec<u8>, &'static str, String)> {
+        let body = self.kept_report(scope, id).await?;
+        let report = crate::report::Report::from_json(&body).map_err(ServiceError::Other)?;
+        let day = report.generated_at.get(..10).unwrap_or("").to_string();
+        // Rendering (a PDF above all) is CPU work: off the async runtime.
+        let bytes = tokio::task::spawn_blocking(move || report.render(format))
+            .await
+            .map_err(|e| ServiceError::Other(format!("rendering stopped: {e}")))??;
+        let extension = format.file_name().split_once('.').map(|(_, ext)| ext).unwrap_or("txt");
+        let name = format!(
+            "aispm-{}-{day}-{}.{extension}",
+            scope.tenant.slug,
+            &id[..id.len().min(8)]
+        );
+        Ok((bytes, format.content_type(), name))
     }
 
     /// Runs the scheduler every `tick` until `stop` resolves.

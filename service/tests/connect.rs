@@ -173,6 +173,7 @@ async fn findings_read_after_an_evaluation_are_that_evaluations() {
         not_assessed_results: vec![],
         coverage_gaps: vec![],
         rules: 1,
+        by_severity: Default::default(),
     };
     let tenant = acme(&svc).await.tenant;
     let open = schemas::FindingStatus::Open;

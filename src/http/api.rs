@@ -598,14 +598,33 @@ async fn keep_report(
     Ok((StatusCode::CREATED, Json(Created { id })).into_response())
 }
 
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    format: Option<String>,
+}
+
 async fn get_report(
     State(s): State<AppState>,
     Authed(caller): Authed,
     Path((slug, id)): Path<(String, String)>,
+    Params(p): Params<ReportParams>,
 ) -> ApiResult<Response> {
     let scope = scope(&s, &caller, &slug).await?;
-    let body = s.service.kept_report(&scope, &id).await?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
+    let format =
+        service::report::Format::parse(p.format.as_deref().unwrap_or("json")).map_err(ServiceError::Invalid)?;
+    let (bytes, content_type, name) = s.service.kept_report_as(&scope, &id, format).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -4,7 +4,7 @@
 
 mod api;
 pub mod openapi;
-mod svg;
+
 mod web;
 
 use axum::extract::{DefaultBodyLimit, Request};

@@ -65,7 +65,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation { method: "delete", path: "/api/v1/tenants/{slug}/schedules/{kind}", summary: "Remove the `scan` or `report` schedule", role: Some("admin"), query: &[], request: None, status: 204, response: None },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/reports", summary: "Kept posture reports (scheduled or asked for), newest first", role: Some("viewer"), query: &[], request: None, status: 200, response: Some("ReportSummaryList") },
     Operation { method: "post", path: "/api/v1/tenants/{slug}/reports", summary: "Build a posture report now and keep it", role: Some("admin"), query: &[], request: None, status: 201, response: Some("Created") },
-    Operation { method: "get", path: "/api/v1/tenants/{slug}/reports/{id}", summary: "A kept report's model (JSON)", role: Some("viewer"), query: &[], request: None, status: 200, response: None },
+    Operation { method: "get", path: "/api/v1/tenants/{slug}/reports/{id}", summary: "A kept report, rendered from its model: the model itself (JSON), HTML, PDF, Markdown, CSV, SARIF 2.1.0 or OCSF Detection Finding lines", role: Some("viewer"), query: &[("format", "json (default), html, pdf, md, csv, sarif or ocsf")], request: None, status: 200, response: None },
 ];
 
 fn components() -> Map<String, Value> {

@@ -4,7 +4,7 @@
 //! changes something carries the session's form token; failed sign-ins are rate-limited per
 //! email. Like the API, pages only ask the service for a scope and call it.
 
-use super::{svg, AppState};
+use super::AppState;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -13,6 +13,7 @@ use axum::Router;
 use minijinja::{context, Environment, Value as Ctx};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use service::report::svg;
 use service::{Caller, FindingQuery, NewConnection, Role, ServiceError, TenantScope};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -917,7 +918,12 @@ async fn schedules_page(s: &AppState, signed: &Signed, scope: &TenantScope, erro
         page(
             signed,
             Some(scope),
-            json!({"schedules": list, "reports": reports, "error": error}),
+            json!({
+                "schedules": list,
+                "reports": reports,
+                "error": error,
+                "report_formats": [["html", "HTML"], ["pdf", "PDF"], ["json", "JSON"], ["md", "Markdown"], ["csv", "CSV"], ["sarif", "SARIF"], ["ocsf", "OCSF"]],
+            }),
         ),
     );
     if error.is_some() {
@@ -996,24 +1002,29 @@ async fn keep_report(
     })
 }
 
-/// A kept report's model, as a JSON download.
+#[derive(Deserialize)]
+struct ReportQuery {
+    format: Option<String>,
+}
+
+/// A kept report in the format asked for (JSON by default), as a download.
 async fn kept_report(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path((slug, id)): Path<(String, String)>,
+    Query(q): Query<ReportQuery>,
 ) -> Response {
     page_handler!(s, async {
         let (_, scope) = with_scope(&s, &headers, &slug).await?;
-        let body = s.service.kept_report(&scope, &id).await?;
+        let format =
+            service::report::Format::parse(q.format.as_deref().unwrap_or("json")).map_err(ServiceError::Invalid)?;
+        let (bytes, content_type, name) = s.service.kept_report_as(&scope, &id, format).await?;
         Ok((
             [
-                (header::CONTENT_TYPE, "application/json".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"aispm-{}-{id}.json\"", scope.tenant.slug),
-                ),
+                (header::CONTENT_TYPE, content_type.to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
             ],
-            body,
+            bytes,
         )
             .into_response())
     })

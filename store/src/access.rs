@@ -279,6 +279,19 @@ impl Store {
         }
     }
 
+    /// When the tenant's newest evaluations were stored, at most `limit`, newest first.
+    pub async fn evaluation_times(&self, tenant_id: &str, limit: u64) -> Result<Vec<String>, StoreError> {
+        Ok(evaluation::Entity::find()
+            .select_only()
+            .column(evaluation::Column::CreatedAt)
+            .filter(evaluation::Column::TenantId.eq(tenant_id))
+            .order_by_desc(evaluation::Column::CreatedAt)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
     /// The tenant's newest evaluation summaries, at most `limit`, newest first.
     pub async fn evaluations(&self, tenant_id: &str, limit: u64) -> Result<Vec<crate::EvaluationSummary>, StoreError> {
         let rows = evaluation::Entity::find()

@@ -127,6 +127,17 @@ pub struct EvaluationSummary {
     pub coverage_gaps: Vec<schemas::Coverage>,
     /// Rules loaded.
     pub rules: usize,
+    /// The rule results per severity of their rule (the posture score weighs them).
+    #[serde(default)]
+    pub by_severity: std::collections::BTreeMap<String, CheckCounts>,
+}
+
+/// How many rule results failed, passed and could not be assessed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CheckCounts {
+    pub fail: usize,
+    pub pass: usize,
+    pub not_assessed: usize,
 }
 
 /// A rule that could not decide on a resource, and why.
@@ -638,15 +649,16 @@ impl Store {
                 .await?;
         }
         let evaluation_id = new_id();
+        let created_at = now();
         evaluation::ActiveModel {
             id: Set(evaluation_id.clone()),
             tenant_id: Set(tenant_id.to_string()),
-            created_at: Set(now()),
+            created_at: Set(created_at.clone()),
             summary: Set(serde_json::to_string(summary).map_err(|e| StoreError::Corrupt(e.to_string()))?),
         }
         .insert(&txn)
         .await?;
-        snapshots::save_drift(&txn, tenant_id, &evaluation_id, drift).await?;
+        snapshots::save_drift(&txn, tenant_id, &evaluation_id, &created_at, drift).await?;
         txn.commit().await?;
         Ok(true)
     }

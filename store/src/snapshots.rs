@@ -216,14 +216,15 @@ pub struct EvaluationDrift {
     pub changes: Vec<StoredChange>,
 }
 
-/// Stores an evaluation's drift (inside the transaction that saves the evaluation).
+/// Stores an evaluation's drift (inside the transaction that saves the evaluation); its events
+/// carry the evaluation's own time, so "after evaluation E" selects exactly the later ones.
 pub(crate) async fn save_drift<C: ConnectionTrait>(
     db: &C,
     tenant_id: &str,
     evaluation_id: &str,
+    created_at: &str,
     drift: &EvaluationDrift,
 ) -> Result<(), StoreError> {
-    let created_at = now();
     let events: Vec<finding_event::ActiveModel> = drift
         .events
         .iter()
@@ -234,7 +235,7 @@ pub(crate) async fn save_drift<C: ConnectionTrait>(
             rule_id: Set(e.rule_id.clone()),
             severity: Set(e.severity.as_str().to_string()),
             event: Set(e.event.as_str().to_string()),
-            created_at: Set(created_at.clone()),
+            created_at: Set(created_at.to_string()),
             ..Default::default()
         })
         .collect();
@@ -260,6 +261,8 @@ pub(crate) async fn save_drift<C: ConnectionTrait>(
 pub struct ChangeQuery {
     /// RFC 3339: only changes recorded at or after it.
     pub since: Option<String>,
+    /// RFC 3339: only changes recorded strictly after it.
+    pub after: Option<String>,
     pub risk_only: bool,
     /// The last item of the previous page (`created_at|id`): older ones follow.
     pub cursor: Option<(String, String)>,
@@ -312,6 +315,9 @@ impl Store {
         if let Some(since) = &q.since {
             find = find.filter(change::Column::CreatedAt.gte(since.as_str()));
         }
+        if let Some(after) = &q.after {
+            find = find.filter(change::Column::CreatedAt.gt(after.as_str()));
+        }
         if q.risk_only {
             find = find.filter(change::Column::Risk.eq(true));
         }
@@ -334,15 +340,15 @@ impl Store {
             .collect()
     }
 
-    /// Finding events recorded at or after `since` (RFC 3339), oldest first.
+    /// Finding events of evaluations stored after `after` (RFC 3339), oldest first.
     pub async fn finding_events(
         &self,
         tenant_id: &str,
-        since: Option<&str>,
+        after: Option<&str>,
     ) -> Result<Vec<finding_event::Model>, StoreError> {
         let mut find = finding_event::Entity::find().filter(finding_event::Column::TenantId.eq(tenant_id));
-        if let Some(since) = since {
-            find = find.filter(finding_event::Column::CreatedAt.gte(since));
+        if let Some(after) = after {
+            find = find.filter(finding_event::Column::CreatedAt.gt(after));
         }
         Ok(find
             .order_by_asc(finding_event::Column::CreatedAt)

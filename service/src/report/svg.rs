@@ -1,6 +1,7 @@
-//! Pictures as SVG generated here (no JavaScript, no CDN): an exposure path as boxes and
-//! arrows, open findings by severity as bars, open findings after each scan as a line.
-//! Every text is escaped.
+//! Pictures as SVG generated here (no JavaScript, no CDN), for the web pages and the reports:
+//! an exposure path as boxes and arrows, open findings by severity or vendor as bars, failed
+//! checks and the posture score after each evaluation, the score as a gauge. Every text is
+//! escaped.
 
 use schemas::{ExposurePath, Severity};
 use std::fmt::Write;
@@ -91,7 +92,7 @@ pub fn path(path: &ExposurePath) -> String {
     svg
 }
 
-fn severity_colour(s: Severity) -> &'static str {
+pub fn severity_colour(s: Severity) -> &'static str {
     match s {
         Severity::Critical => "#b3261e",
         Severity::High => "#d9631e",
@@ -168,6 +169,114 @@ pub fn posture_line(points: &[(String, usize)]) -> String {
         svg,
         r##"<text x="20" y="{H}" font-size="11" fill="#5b6475" dy="-6">{first}</text><text x="{}" y="{H}" font-size="11" fill="#5b6475" text-anchor="end" dy="-6">{last}</text></svg>"##,
         W - 20
+    );
+    svg
+}
+
+/// Horizontal bars with a label and a count each, in one colour.
+pub fn labelled_bars(rows: &[(String, usize)], colour: &str, label: &str) -> String {
+    const W: i32 = 420;
+    const ROW: i32 = 30;
+    const LABEL: i32 = 130;
+    let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+    let height = rows.len() as i32 * ROW + 6;
+    let mut svg = format!(
+        r#"<svg class="chart bars" viewBox="0 0 {W} {height}" width="100%" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">"#,
+        escape(label)
+    );
+    for (i, (name, n)) in rows.iter().enumerate() {
+        let y = 4 + i as i32 * ROW;
+        let bar = ((W - LABEL - 60) as f64 * *n as f64 / max as f64).round() as i32;
+        let _ = write!(
+            svg,
+            r##"<g><text x="0" y="{}" font-size="13" fill="#1d2330">{}</text><rect x="{LABEL}" y="{}" width="{}" height="18" rx="3" fill="{colour}"/><text x="{}" y="{}" font-size="13" fill="#1d2330">{n}</text></g>"##,
+            y + 15,
+            escape(&cut(name, 18)),
+            y + 2,
+            bar.max(2),
+            LABEL + 6 + bar.max(2),
+            y + 15,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The posture score as a half-ring gauge with the number in the middle.
+pub fn score_gauge(score: u32, rating: &str) -> String {
+    let score = score.min(100);
+    let colour = match score {
+        90.. => "#2e7d32",
+        70.. => "#c99a06",
+        50.. => "#d9631e",
+        _ => "#b3261e",
+    };
+    // A half circle of radius 80 from the left (180°) to the right (0°).
+    let angle = std::f64::consts::PI * (1.0 - score as f64 / 100.0);
+    let (x, y) = (100.0 + 80.0 * angle.cos(), 100.0 - 80.0 * angle.sin());
+    format!(
+        r##"<svg class="chart gauge" viewBox="0 0 200 120" width="200" height="120" role="img" aria-label="posture score {score} of 100" xmlns="http://www.w3.org/2000/svg"><path d="M20,100 A80,80 0 0 1 180,100" fill="none" stroke="#e6e9ef" stroke-width="18"/><path d="M20,100 A80,80 0 0 1 {x:.1},{y:.1}" fill="none" stroke="{colour}" stroke-width="18"/><text x="100" y="92" font-size="34" font-weight="700" text-anchor="middle" fill="#1d2330">{score}</text><text x="100" y="114" font-size="13" text-anchor="middle" fill="#5b6475">{}</text></svg>"##,
+        escape(rating)
+    )
+}
+
+/// Failed checks after each evaluation as bars, the posture score (0–100) as a line over them.
+pub fn trend(points: &[(String, usize, Option<u32>)]) -> String {
+    const W: i32 = 640;
+    const H: i32 = 200;
+    const BASE: i32 = H - 40;
+    if points.len() < 2 {
+        return r#"<p class="muted">The trend appears after two evaluations.</p>"#.into();
+    }
+    let max = points.iter().map(|(_, n, _)| *n).max().unwrap_or(0).max(1) as f64;
+    let step = (W - 60) as f64 / points.len() as f64;
+    let mut svg = format!(
+        r##"<svg class="chart trend" viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="failed checks and posture score after each evaluation" xmlns="http://www.w3.org/2000/svg"><line x1="30" y1="{BASE}" x2="{}" y2="{BASE}" stroke="#dfe3ea"/>"##,
+        W - 30
+    );
+    let mut line = Vec::new();
+    for (i, (_, failed, score)) in points.iter().enumerate() {
+        let x = 30.0 + step * i as f64 + step * 0.2;
+        let w = step * 0.6;
+        let h = (BASE - 30) as f64 * *failed as f64 / max;
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.1}" y="{:.1}" width="{w:.1}" height="{h:.1}" fill="#f3c9c4"/><text x="{:.1}" y="{}" font-size="11" text-anchor="middle" fill="#8a1c15">{failed} failed</text>"##,
+            BASE as f64 - h,
+            x + w / 2.0,
+            BASE + 14
+        );
+        if let Some(score) = score {
+            line.push((
+                x + w / 2.0,
+                BASE as f64 - (BASE - 30) as f64 * *score as f64 / 100.0,
+                *score,
+            ));
+        }
+    }
+    if line.len() >= 2 {
+        let pts: Vec<String> = line.iter().map(|(x, y, _)| format!("{x:.1},{y:.1}")).collect();
+        let _ = write!(
+            svg,
+            r##"<polyline points="{}" fill="none" stroke="#2f5bd3" stroke-width="2"/>"##,
+            pts.join(" ")
+        );
+    }
+    for (x, y, score) in &line {
+        let _ = write!(
+            svg,
+            r##"<circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="#2f5bd3"/><text x="{x:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#2f5bd3">{score}</text>"##,
+            y - 7.0
+        );
+    }
+    let day = |t: &str| escape(t.get(..10).unwrap_or(t));
+    let _ = write!(
+        svg,
+        r##"<text x="30" y="{H}" dy="-4" font-size="11" fill="#5b6475">{}</text><text x="{}" y="{H}" dy="-4" font-size="11" text-anchor="end" fill="#5b6475">{}</text><text x="{}" y="14" font-size="11" text-anchor="end" fill="#5b6475">bars: failed checks · line: posture score</text></svg>"##,
+        day(&points[0].0),
+        W - 30,
+        day(&points[points.len() - 1].0),
+        W - 30
     );
     svg
 }

@@ -66,6 +66,66 @@ pub enum Command {
     /// Schedule scans and posture reports (they run inside `serve` and `worker`).
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Send new findings and risk changes to Slack or a signed webhook (delivered by `serve`
+    /// and `worker`).
+    #[command(subcommand)]
+    Alert(AlertCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AlertCommand {
+    /// Add an alert channel; prints its id. The webhook URL is read from an environment
+    /// variable, sealed, and never shown again.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        /// The variable holding a Slack incoming-webhook URL (https://hooks.slack.com/...).
+        #[arg(
+            long,
+            conflicts_with = "webhook_url_env",
+            required_unless_present = "webhook_url_env"
+        )]
+        slack_webhook_env: Option<String>,
+        /// The variable holding a generic webhook URL (JSON body, HMAC-SHA256 signature).
+        #[arg(long)]
+        webhook_url_env: Option<String>,
+        /// A name for people.
+        #[arg(long)]
+        name: Option<String>,
+        /// Findings below this severity are not sent: info, low, medium, high, critical.
+        #[arg(long, default_value = "high")]
+        min_severity: String,
+        /// `immediate`: one message per evaluation that found something new. `digest`: one
+        /// message on --digest-cron with everything since the last (resolved findings too).
+        #[arg(long, value_parser = ["immediate", "digest"], default_value = "immediate")]
+        mode: String,
+        /// When digests go out, e.g. "0 8 * * MON-FRI" (with --mode digest).
+        #[arg(long)]
+        digest_cron: Option<String>,
+        /// The IANA time zone the digest cron is read in.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    /// List alert channels: status (broken, and why), sent, pending and failed messages.
+    List {
+        /// One tenant; default: every tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Send a test message now and say whether it arrived (a broken channel tries again).
+    Test {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        id: String,
+    },
+    /// Remove an alert channel and its undelivered messages.
+    Remove {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -50,6 +50,26 @@ pub async fn run(args: &crate::cli::DemoArgs) -> Result<ExitCode> {
         eprintln!("connected {} as connection {id}", sim.vendor);
     }
 
+    // A simulated Slack channel hears what the scan finds (high and critical, one message).
+    let slack = sandbox::slack::start(0)
+        .await
+        .context("cannot start the Slack simulator")?;
+    svc.add_alert_channel(
+        tenant,
+        service::alerts::NewAlertChannel {
+            kind: service::alerts::ChannelKind::Slack,
+            url: slack.webhook_url(),
+            name: Some("#secops (simulated)".into()),
+            min_severity: "high".into(),
+            mode: "immediate".into(),
+            digest_cron: None,
+            timezone: "UTC".into(),
+            link_base: None,
+        },
+    )
+    .await?;
+    eprintln!("Slack simulator on {}", slack.server.base_url);
+
     let scans: Vec<String> = svc.start_scan(tenant).await?.into_iter().map(|s| s.scan_id).collect();
     eprintln!("scanning through the queue:");
     let outcome = svc
@@ -72,6 +92,15 @@ pub async fn run(args: &crate::cli::DemoArgs) -> Result<ExitCode> {
             f.severity.as_str(),
             f.title,
             path_line(f).unwrap_or_default()
+        );
+    }
+    let sent = svc.deliver_alerts(Duration::from_secs(30)).await?;
+    println!("\nSlack: {sent} message(s) delivered to #secops (simulated):");
+    for body in slack.delivered() {
+        println!(
+            "  {} ({} blocks)",
+            body["text"].as_str().unwrap_or(""),
+            body["blocks"].as_array().map(Vec::len).unwrap_or(0)
         );
     }
     let written = svc.write_report(tenant, out, &service::report::Format::ALL).await?;

@@ -216,7 +216,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Worker => {
             let svc = open().await?;
-            eprintln!("aispm worker running (scans, evaluations, schedules); Ctrl-C or SIGTERM stops it");
+            eprintln!("aispm worker running (scans, evaluations, schedules, alerts); Ctrl-C or SIGTERM stops it");
             svc.run_workers(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -354,6 +354,99 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             svc.remove_schedule(&svc.scope(&Caller::Local, &tenant).await?, kind)
                 .await?;
             eprintln!("removed {tenant}'s {} schedule", kind.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alert(AlertCommand::Add {
+            tenant,
+            slack_webhook_env,
+            webhook_url_env,
+            name,
+            min_severity,
+            mode,
+            digest_cron,
+            timezone,
+        }) => {
+            let (kind, var) = match (slack_webhook_env, webhook_url_env) {
+                (Some(var), _) => (service::alerts::ChannelKind::Slack, var),
+                (None, Some(var)) => (service::alerts::ChannelKind::Webhook, var),
+                (None, None) => bail!("name the webhook: --slack-webhook-env VAR or --webhook-url-env VAR"),
+            };
+            let url =
+                std::env::var(&var).map_err(|_| anyhow!("environment variable {var} (the webhook URL) is not set"))?;
+            let svc = open().await?;
+            let scope = svc.scope(&Caller::Local, &tenant).await?;
+            let added = svc
+                .add_alert_channel(
+                    &scope,
+                    service::alerts::NewAlertChannel {
+                        kind,
+                        url,
+                        name,
+                        min_severity,
+                        mode,
+                        digest_cron,
+                        timezone,
+                        link_base: std::env::var("AISPM_PUBLIC_URL").ok(),
+                    },
+                )
+                .await?;
+            println!("{}", added.channel.id);
+            if let Some(key) = added.signing_key {
+                eprintln!("signing key (shown once; verify X-Aispm-Signature with it):");
+                println!("{key}");
+            }
+            eprintln!(
+                "{} channel {:?} added: {} alerts at {} or above; `aispm alert test --tenant {tenant} --id {}` sends a test",
+                added.channel.kind, added.channel.name, added.channel.mode, added.channel.min_severity, added.channel.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alert(AlertCommand::List { tenant }) => {
+            let svc = open().await?;
+            let slugs: Vec<String> = match tenant {
+                Some(t) => vec![t],
+                None => svc
+                    .visible_tenants(&Caller::Local)
+                    .await?
+                    .into_iter()
+                    .map(|(t, _)| t.slug)
+                    .collect(),
+            };
+            println!(
+                "{:<36} {:<12} {:<8} {:<9} {:<10} {:>5} {:>7} {:>6}  STATUS",
+                "ID", "TENANT", "KIND", "MIN", "MODE", "SENT", "PENDING", "FAILED"
+            );
+            for slug in slugs {
+                for c in svc.alert_channels(&svc.scope(&Caller::Local, &slug).await?).await? {
+                    let status = match &c.broken_reason {
+                        Some(why) => format!("broken: {why}"),
+                        None => c.status.clone(),
+                    };
+                    println!(
+                        "{:<36} {:<12} {:<8} {:<9} {:<10} {:>5} {:>7} {:>6}  {status}",
+                        c.id, c.tenant, c.kind, c.min_severity, c.mode, c.sent, c.pending, c.failed
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alert(AlertCommand::Test { tenant, id }) => {
+            let svc = open().await?;
+            let scope = svc.scope(&Caller::Local, &tenant).await?;
+            let row = svc.test_alert_channel(&scope, &id).await?;
+            match svc.deliver_now(&row, std::time::Duration::from_secs(30)).await? {
+                Ok(_) => {
+                    eprintln!("test message delivered");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(why) => bail!("test message not delivered: {why}"),
+            }
+        }
+        Command::Alert(AlertCommand::Remove { tenant, id }) => {
+            let svc = open().await?;
+            svc.remove_alert_channel(&svc.scope(&Caller::Local, &tenant).await?, &id)
+                .await?;
+            eprintln!("removed alert channel {id}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(a) => {

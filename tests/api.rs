@@ -252,6 +252,58 @@ async fn the_api_end_to_end(e: &Env) {
     let (status, inventory) = api.get(&viewer, "/api/v1/tenants/acme/inventory").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(inventory[0]["provider"], "servicenow");
+    // Alert channels: only Slack's own host for Slack, the URL never returned.
+    let (status, err) = api
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/tenants/acme/alerts",
+            Some(json!({"kind": "slack", "url": "https://example.com/hook"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains("hooks.slack.com"),
+        "{err}"
+    );
+    let (status, added) = api
+        .call(
+            &admin,
+            Method::POST,
+            "/api/v1/tenants/acme/alerts",
+            Some(json!({"kind": "slack", "url": "https://hooks.slack.com/services/T1/B1/secretpart", "min_severity": "critical"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    let (status, channels) = api.get(&viewer, "/api/v1/tenants/acme/alerts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(channels[0]["min_severity"], "critical");
+    assert!(!channels.to_string().contains("secretpart") && !added.to_string().contains("secretpart"));
+    let (status, _) = api
+        .call(
+            &viewer,
+            Method::POST,
+            &format!(
+                "/api/v1/tenants/acme/alerts/{}/test",
+                added["channel"]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "viewers do not send");
+    let (status, _) = api
+        .call(
+            &admin,
+            Method::DELETE,
+            &format!(
+                "/api/v1/tenants/acme/alerts/{}",
+                added["channel"]["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
     // Drift: one scan is a baseline (no changes); a bad `since` is named.
     let (status, changes) = api.get(&viewer, "/api/v1/tenants/acme/changes?since=2026-01-01").await;
     assert_eq!(status, StatusCode::OK, "{changes}");
@@ -422,6 +474,7 @@ async fn the_api_end_to_end(e: &Env) {
         "schedules",
         "reports",
         "changes",
+        "alerts",
     ] {
         routes.push((Method::GET, format!("/api/v1/tenants/acme/{path}"), None));
     }

@@ -536,6 +536,40 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         "a kept report to download in every format"
     );
     shoot(&d, "schedules").await;
+
+    // Alerts: a Slack channel (the simulator, which the server may reach because it runs with
+    // --allow-test-endpoints), its URL never shown again, and a test message that arrives.
+    let slack = sandbox::slack::start(0).await.unwrap();
+    d.go(&format!("{url}/t/acme/alerts")).await;
+    d.wait_for("<h1>Alerts</h1>", Duration::from_secs(10)).await;
+    d.type_into("#name", "secops channel").await;
+    d.type_into("#url", &slack.webhook_url()).await;
+    d.click("#add-alert").await;
+    let page = d.wait_for("secops channel", Duration::from_secs(10)).await;
+    assert!(!page.contains("sandbox-webhook"), "the webhook URL is never shown");
+    d.click(".test-alert").await;
+    d.wait_for("Test message queued", Duration::from_secs(10)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        d.go(&format!("{url}/t/acme/alerts")).await;
+        let page = d.wait_for("<h1>Alerts</h1>", Duration::from_secs(10)).await;
+        if page.contains("1 sent") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the test message was not delivered: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let delivered: serde_json::Value = reqwest::get(format!("{}/__sandbox/messages", slack.server.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(delivered["delivered"].as_array().unwrap().len(), 1, "{delivered:#}");
+    shoot(&d, "alerts").await;
     d.go(&format!("{url}/t/acme/audit")).await;
     let audit = d.wait_for("connection.add", Duration::from_secs(10)).await;
     assert!(audit.contains("user:ana@acme.example") && audit.contains("scan.start"));

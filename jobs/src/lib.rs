@@ -3,8 +3,11 @@
 //! through `connectors::collector`; persistence is the `store` crate.
 //!
 //! Layers, each using only the ones before it: `queue` (job types, pushing, liveness) →
-//! `work` (collect and evaluate) → `workers` (apalis workers and the outbox sweep).
+//! `work` (collect and evaluate) → `workers` (apalis workers and the outbox sweep); `alerts`
+//! plans messages for the evaluation to store and delivers the alert outbox.
 
+pub mod alerts;
+pub mod cron;
 pub mod queue;
 pub mod work;
 pub mod workers;

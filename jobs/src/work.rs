@@ -364,7 +364,20 @@ async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError>
     let unassessed = evaluation.unassessed();
     let loaded: std::collections::BTreeSet<String> = rt.rules.rules.iter().map(|r| r.meta.id.clone()).collect();
     let merged = engine::reconcile(previous.clone(), evaluation.findings.clone(), &unassessed, &loaded);
-    let drift = evaluation_drift(&previous, &merged, pending);
+    let channels = rt.store.alert_channels(Some(tenant_id)).await?;
+    let mut drift = evaluation_drift(&previous, &merged, pending);
+    if !channels.is_empty() {
+        let tenant = rt.store.tenant_slug(tenant_id).await?;
+        let providers: std::collections::BTreeMap<String, String> = rt
+            .store
+            .connections(tenant_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.provider))
+            .collect();
+        let events = engine::drift::finding_events(&previous, &merged);
+        drift.alerts = crate::alerts::plan(&tenant, &channels, &events, &drift.changes, &providers, &merged);
+    }
     let not_assessed_results = evaluation
         .results
         .iter()
@@ -443,5 +456,6 @@ fn evaluation_drift(
             })
             .collect(),
         changes,
+        alerts: Vec::new(),
     }
 }

@@ -11,6 +11,7 @@ mod m0004_sessions;
 mod m0005_oauth_states;
 mod m0006_schedules_and_reports;
 mod m0007_drift;
+mod m0008_alerts;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_oauth_states::Migration),
             Box::new(m0006_schedules_and_reports::Migration),
             Box::new(m0007_drift::Migration),
+            Box::new(m0008_alerts::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod m365;
 pub mod servicenow;
+pub mod slack;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

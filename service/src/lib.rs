@@ -4,6 +4,7 @@
 //! [`ServiceError`]s whose messages name the problem.
 
 mod access;
+pub mod alerts;
 mod browser;
 pub mod changes;
 pub mod endpoints;
@@ -424,10 +425,16 @@ impl Service {
             let _ = stopped_tx.send(true);
             result
         };
+        let mut sender_stopped = stopped.clone();
         let scheduler = self.run_scheduler(tick, async move {
             let _ = stopped.wait_for(|s| *s).await;
         });
-        let (workers, ()) = tokio::join!(workers, scheduler);
+        // The alert sender looks often: a message is due as soon as its evaluation is stored.
+        let sender =
+            jobs::alerts::deliver::run_sender(self.rt.clone(), std::time::Duration::from_millis(250), async move {
+                let _ = sender_stopped.wait_for(|s| *s).await;
+            });
+        let (workers, (), ()) = tokio::join!(workers, scheduler, sender);
         Ok(workers?)
     }
 }

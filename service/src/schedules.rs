@@ -7,7 +7,6 @@
 
 use crate::{Caller, Result, Role, Service, ServiceError, TenantScope};
 use chrono::{DateTime, SecondsFormat, Utc};
-use std::str::FromStr;
 
 /// What a schedule does when it fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -41,20 +40,9 @@ pub struct ScheduleView {
 /// Schedules due in one pass of the scheduler, at most (the rest wait for the next pass).
 const DUE_PER_PASS: u64 = 200;
 
-/// The first time after `after` that `cron` matches, read in `timezone`. Five fields (minute
-/// hour day-of-month month day-of-week), or six with seconds first.
-pub fn next_due(cron: &str, timezone: &str, after: DateTime<Utc>) -> std::result::Result<DateTime<Utc>, String> {
-    let tz = chrono_tz::Tz::from_str(timezone.trim())
-        .map_err(|_| format!("unknown time zone {timezone:?} (an IANA name such as Europe/Berlin or UTC)"))?;
-    let pattern = croner::Cron::from_str(cron.trim()).map_err(|e| format!("cron expression {cron:?}: {e}"))?;
-    // Whole seconds: due times are cron instants, never a millisecond past one.
-    let after = chrono::Timelike::with_nanosecond(&after, 0).unwrap_or(after);
-    let local = after.with_timezone(&tz);
-    pattern
-        .find_next_occurrence(&local, false)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| format!("cron expression {cron:?} never comes due: {e}"))
-}
+/// The first time after a given one that a cron expression matches in a time zone (shared with
+/// alert digests, which the sender fires).
+pub use jobs::cron::next_due;
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

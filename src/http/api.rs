@@ -29,6 +29,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tenants/{slug}/findings", get(list_findings))
         .route("/api/v1/tenants/{slug}/findings/{fingerprint}", get(get_finding))
         .route("/api/v1/tenants/{slug}/changes", get(list_changes))
+        .route("/api/v1/tenants/{slug}/alerts", get(list_alerts).post(add_alert))
+        .route(
+            "/api/v1/tenants/{slug}/alerts/{id}",
+            axum::routing::delete(remove_alert),
+        )
+        .route(
+            "/api/v1/tenants/{slug}/alerts/{id}/test",
+            axum::routing::post(test_alert),
+        )
         .route("/api/v1/tenants/{slug}/inventory", get(get_inventory))
         .route("/api/v1/tenants/{slug}/agents", get(list_agents))
         .route("/api/v1/tenants/{slug}/agents/{id}", get(get_agent))
@@ -394,6 +403,86 @@ async fn list_changes(
         limit: p.limit.unwrap_or(DEFAULT_PAGE),
     };
     Ok(Json(s.service.changes(&scope, &filter).await?))
+}
+
+// ---- alert channels
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAlertBody {
+    /// `slack` or `webhook`.
+    pub kind: service::alerts::ChannelKind,
+    /// A Slack incoming-webhook URL (`https://hooks.slack.com/...`) or an https webhook URL.
+    /// Sealed; never returned.
+    pub url: String,
+    pub name: Option<String>,
+    /// `info`, `low`, `medium`, `high` (default) or `critical`.
+    pub min_severity: Option<String>,
+    /// `immediate` (default) or `digest`.
+    pub mode: Option<String>,
+    /// With `digest`: when digests go out (cron), read in `timezone`.
+    pub digest_cron: Option<String>,
+    pub timezone: Option<String>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct TestQueued {
+    pub message_id: String,
+}
+
+async fn list_alerts(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(slug): Path<String>,
+) -> ApiResult<Json<Vec<service::alerts::AlertChannelView>>> {
+    let scope = scope(&s, &caller, &slug).await?;
+    Ok(Json(s.service.alert_channels(&scope).await?))
+}
+
+async fn add_alert(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path(slug): Path<String>,
+    Body(body): Body<NewAlertBody>,
+) -> ApiResult<(StatusCode, Json<service::alerts::AddedChannel>)> {
+    let scope = scope(&s, &caller, &slug).await?;
+    let added = s
+        .service
+        .add_alert_channel(
+            &scope,
+            service::alerts::NewAlertChannel {
+                kind: body.kind,
+                url: body.url,
+                name: body.name,
+                min_severity: body.min_severity.unwrap_or_else(|| "high".into()),
+                mode: body.mode.unwrap_or_else(|| "immediate".into()),
+                digest_cron: body.digest_cron,
+                timezone: body.timezone.unwrap_or_else(|| "UTC".into()),
+                link_base: Some(s.public_url().to_string()),
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(added)))
+}
+
+async fn remove_alert(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let scope = scope(&s, &caller, &slug).await?;
+    s.service.remove_alert_channel(&scope, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn test_alert(
+    State(s): State<AppState>,
+    Authed(caller): Authed,
+    Path((slug, id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<TestQueued>)> {
+    let scope = scope(&s, &caller, &slug).await?;
+    let message_id = s.service.test_alert_channel(&scope, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(TestQueued { message_id })))
 }
 
 async fn get_finding(

@@ -25,6 +25,13 @@ pub struct AppState {
     web: Arc<web::Web>,
 }
 
+impl AppState {
+    /// Where people reach this server.
+    pub fn public_url(&self) -> &str {
+        &self.web.public_url
+    }
+}
+
 /// Whether cookies must be `Secure`: always, except for a plain-http loopback public URL
 /// (a developer's machine, the demo), where a browser would not send them back otherwise.
 pub fn secure_cookies(public_url: &str) -> bool {

@@ -50,6 +50,10 @@ pub const OPERATIONS: &[Operation] = &[
         ("cursor", "where the previous page ended (its next_cursor)"),
         ("limit", "page size, 1 to 500 (default 100)"),
     ], request: None, status: 200, response: Some("ChangePage") },
+    Operation { method: "get", path: "/api/v1/tenants/{slug}/alerts", summary: "Alert channels: kind, minimum severity, mode, status (broken, and why), messages sent, pending and failed; never their URLs", role: Some("viewer"), query: &[], request: None, status: 200, response: Some("AlertChannelList") },
+    Operation { method: "post", path: "/api/v1/tenants/{slug}/alerts", summary: "Add a Slack (https://hooks.slack.com/ only) or signed webhook channel; the URL is sealed and never returned, a webhook's signing key is returned this once", role: Some("admin"), query: &[], request: Some("NewAlertBody"), status: 201, response: Some("AddedChannel") },
+    Operation { method: "delete", path: "/api/v1/tenants/{slug}/alerts/{id}", summary: "Remove an alert channel and its undelivered messages", role: Some("admin"), query: &[], request: None, status: 204, response: None },
+    Operation { method: "post", path: "/api/v1/tenants/{slug}/alerts/{id}/test", summary: "Queue a test message (a broken channel tries again)", role: Some("admin"), query: &[], request: None, status: 202, response: Some("TestQueued") },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/inventory", summary: "The newest complete snapshot of each connection", role: Some("viewer"), query: &[], request: None, status: 200, response: Some("InventoryList") },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/agents", summary: "The tenant's agents", role: Some("viewer"), query: PAGE, request: None, status: 200, response: Some("AgentSummaryPage") },
     Operation { method: "get", path: "/api/v1/tenants/{slug}/agents/{id}", summary: "An agent: who may invoke it, whom it runs as, its tools, knowledge and findings", role: Some("viewer"), query: &[("connection", "the connection, when two share agent ids")], request: None, status: 200, response: Some("AgentView") },
@@ -91,6 +95,10 @@ fn components() -> Map<String, Value> {
     schema!("FindingPage", service::Page<schemas::Finding>);
     schema!("Finding", schemas::Finding);
     schema!("ChangePage", service::Page<service::changes::ChangeView>);
+    schema!("AlertChannelList", Vec<service::alerts::AlertChannelView>);
+    schema!("AddedChannel", service::alerts::AddedChannel);
+    schema!("NewAlertBody", NewAlertBody);
+    schema!("TestQueued", TestQueued);
     schema!("InventoryList", Vec<schemas::Inventory>);
     schema!("AgentSummaryPage", service::Page<service::AgentSummary>);
     schema!("AgentView", service::AgentView);

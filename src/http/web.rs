@@ -28,6 +28,8 @@ const PAGE: usize = 50;
 
 /// What the pages share: the templates, the cookie policy, the sign-in limiter.
 pub struct Web {
+    /// Where people reach this server (links in alerts point here).
+    pub public_url: String,
     templates: Environment<'static>,
     secure_cookies: bool,
     /// This server's OAuth redirect URI (`<public URL>/oauth/callback`).
@@ -54,11 +56,13 @@ impl Web {
             ("error.html", include_str!("templates/error.html")),
             ("continue.html", include_str!("templates/continue.html")),
             ("schedules.html", include_str!("templates/schedules.html")),
+            ("alerts.html", include_str!("templates/alerts.html")),
         ] {
             env.add_template(name, source).expect("the templates parse");
         }
         Web {
             templates: env,
+            public_url: public_url.trim_end_matches('/').to_string(),
             secure_cookies: super::secure_cookies(public_url),
             redirect_uri: format!("{}/oauth/callback", public_url.trim_end_matches('/')),
             failures: Mutex::new(HashMap::new()),
@@ -128,6 +132,9 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{slug}/tokens/{id}/revoke", post(revoke_token))
         .route("/t/{slug}/audit", get(audit))
         .route("/t/{slug}/schedules", get(schedules).post(set_schedule))
+        .route("/t/{slug}/alerts", get(alerts).post(add_alert))
+        .route("/t/{slug}/alerts/{id}/test", post(test_alert))
+        .route("/t/{slug}/alerts/{id}/remove", post(remove_alert))
         .route("/t/{slug}/schedules/{kind}/remove", post(remove_schedule))
         .route("/t/{slug}/reports", post(keep_report))
         .route("/t/{slug}/reports/{id}", get(kept_report))
@@ -984,6 +991,110 @@ async fn remove_schedule(
         check_form(&signed, form.csrf.as_deref())?;
         s.service.remove_schedule(&scope, schedule_kind(&kind)?).await?;
         Ok(Redirect::to(&format!("/t/{}/schedules", scope.tenant.slug)).into_response())
+    })
+}
+
+// ---- alerts
+
+async fn alerts_page(
+    s: &AppState,
+    signed: &Signed,
+    scope: &TenantScope,
+    error: Option<String>,
+    notice: Option<String>,
+) -> PageResult {
+    let channels = s.service.alert_channels(scope).await?;
+    let mut response = s.web.render(
+        "alerts.html",
+        page(
+            signed,
+            Some(scope),
+            json!({"channels": channels, "error": error, "notice": notice}),
+        ),
+    );
+    if error.is_some() {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
+}
+
+async fn alerts(State(s): State<AppState>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        alerts_page(&s, &signed, &scope, None, None).await
+    })
+}
+
+#[derive(Deserialize)]
+struct AlertForm {
+    csrf: Option<String>,
+    name: Option<String>,
+    url: String,
+    min_severity: String,
+    mode: String,
+    digest_cron: Option<String>,
+    timezone: String,
+}
+
+async fn add_alert(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<AlertForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        let new = service::alerts::NewAlertChannel {
+            kind: service::alerts::ChannelKind::Slack,
+            url: form.url,
+            name: form.name.filter(|n| !n.trim().is_empty()),
+            min_severity: form.min_severity,
+            mode: form.mode,
+            digest_cron: form.digest_cron.filter(|c| !c.trim().is_empty()),
+            timezone: form.timezone,
+            link_base: Some(s.web.public_url.clone()),
+        };
+        match s.service.add_alert_channel(&scope, new).await {
+            Ok(_) => Ok(Redirect::to(&format!("/t/{}/alerts", scope.tenant.slug)).into_response()),
+            Err(e @ ServiceError::Invalid(_)) => alerts_page(&s, &signed, &scope, Some(e.to_string()), None).await,
+            Err(e) => Err(e.into()),
+        }
+    })
+}
+
+async fn test_alert(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, id)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        s.service.test_alert_channel(&scope, &id).await?;
+        alerts_page(
+            &s,
+            &signed,
+            &scope,
+            None,
+            Some("Test message queued: it goes out within seconds; this page shows whether it arrived.".into()),
+        )
+        .await
+    })
+}
+
+async fn remove_alert(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path((slug, id)): Path<(String, String)>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        s.service.remove_alert_channel(&scope, &id).await?;
+        Ok(Redirect::to(&format!("/t/{}/alerts", scope.tenant.slug)).into_response())
     })
 }
 

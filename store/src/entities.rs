@@ -437,3 +437,70 @@ pub mod finding_event {
     pub enum Relation {}
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod alert_channel {
+    use sea_orm::entity::prelude::*;
+    /// Where alerts go: a Slack incoming webhook or a generic signed webhook.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alert_channels")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        /// `slack` or `webhook`.
+        pub kind: String,
+        pub name: String,
+        pub min_severity: String,
+        /// `immediate` or `digest`.
+        pub mode: String,
+        pub digest_cron: Option<String>,
+        pub timezone: String,
+        pub next_digest_at: Option<String>,
+        /// The URL (and a webhook's signing key), sealed.
+        #[sea_orm(column_type = "Text")]
+        pub secret: String,
+        /// The service's public URL, for links to findings.
+        pub link_base: Option<String>,
+        /// `active` or `broken`.
+        pub status: String,
+        pub broken_reason: Option<String>,
+        pub last_sent_at: Option<String>,
+        pub sent_count: i64,
+        pub created_at: String,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod alert_outbox {
+    use sea_orm::entity::prelude::*;
+    /// One message to one channel, rendered when planned.
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "alert_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub tenant_id: String,
+        pub channel_id: String,
+        /// `evaluation`, `digest_item`, `digest` or `test`.
+        pub kind: String,
+        /// The message body as JSON (for a digest item: its items, bundled later).
+        #[sea_orm(column_type = "Text")]
+        pub payload: String,
+        /// `pending`, `queued` (a digest item waiting for its digest), `bundled`, `delivered`
+        /// or `failed` (refused for good, with the reason).
+        pub status: String,
+        pub attempts: i32,
+        pub next_attempt_at: String,
+        pub claimed_until: Option<String>,
+        pub claim: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub last_error: Option<String>,
+        pub created_at: String,
+        pub delivered_at: Option<String>,
+    }
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+    impl ActiveModelBehavior for ActiveModel {}
+}

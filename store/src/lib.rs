@@ -3,11 +3,13 @@
 //! migrations run at open. Usable without the job queue (a read-only API links only this).
 
 mod access;
+mod alerts;
 pub mod crypto;
 pub mod entities;
 mod schedules;
 mod snapshots;
 
+pub use alerts::{AttemptResult, NewChannel, PlannedAlert};
 pub use crypto::{CryptoError, SealContext, SecretBox};
 pub use entities::scan::ScanStatus;
 pub use schedules::ReportSummary;

@@ -214,6 +214,8 @@ pub struct FindingEventRecord {
 pub struct EvaluationDrift {
     pub events: Vec<FindingEventRecord>,
     pub changes: Vec<StoredChange>,
+    /// The alert messages this evaluation's events and risk changes call for.
+    pub alerts: Vec<crate::alerts::PlannedAlert>,
 }
 
 /// Stores an evaluation's drift (inside the transaction that saves the evaluation); its events
@@ -240,6 +242,7 @@ pub(crate) async fn save_drift<C: ConnectionTrait>(
         })
         .collect();
     insert_all(db, events).await?;
+    crate::alerts::insert_alerts(db, tenant_id, &drift.alerts).await?;
     for stored in &drift.changes {
         change::Entity::update_many()
             .col_expr(change::Column::Evaluated, Expr::value(true))

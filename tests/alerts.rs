@@ -60,11 +60,42 @@ fn delivered(state: &serde_json::Value) -> Vec<serde_json::Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slack_hears_each_state_change_once() {
-    let dir = TempDir(std::env::temp_dir().join(format!("aispm-alerts-{}", std::process::id())));
+async fn slack_hears_each_state_change_once_on_sqlite() {
+    slack_hears_each_state_change_once(None, "sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_hears_each_state_change_once_on_postgres() {
+    let Ok(server) = std::env::var("AISPM_TEST_POSTGRES_URL") else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: AISPM_TEST_POSTGRES_URL is not set, so the PostgreSQL alert test did not run"
+        );
+        return;
+    };
+    use sea_orm::{ConnectionTrait, Database};
+    let server = server.trim_end_matches('/').to_string();
+    let name = format!("aispm_alerts_{}", std::process::id());
+    let admin = Database::connect(format!("{server}/postgres")).await.unwrap();
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    slack_hears_each_state_change_once(Some(format!("{server}/{name}")), "postgres").await;
+    let _ = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+}
+
+async fn slack_hears_each_state_change_once(database_url: Option<String>, tag: &str) {
+    let dir = TempDir(std::env::temp_dir().join(format!("aispm-alerts-{tag}-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
     let svc = Service::open(Config {
-        database_url: None,
+        database_url: database_url.clone(),
         data_dir: dir.0.join("data"),
         master_key: None,
         rules_dirs: Vec::new(),
@@ -122,7 +153,7 @@ async fn slack_hears_each_state_change_once() {
 
     // A tenant admin (not the operator's CLI) may name only Slack's own host.
     let strict = Service::open(Config {
-        database_url: None,
+        database_url: database_url.clone(),
         data_dir: dir.0.join("data"),
         master_key: None,
         rules_dirs: Vec::new(),

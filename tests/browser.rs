@@ -570,6 +570,22 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         .unwrap();
     assert_eq!(delivered["delivered"].as_array().unwrap().len(), 1, "{delivered:#}");
     shoot(&d, "alerts").await;
+    // A signed webhook: its signing key is shown on the answer to adding it, once.
+    d.click("#kind option[value='webhook']").await;
+    d.type_into("#name", "siem hook").await;
+    d.type_into("#url", &format!("{}/siem", slack.server.base_url)).await;
+    d.click("#add-alert").await;
+    let page = d.wait_for("shown this once", Duration::from_secs(10)).await;
+    let key = page
+        .split_once(r#"id="signing-key">"#)
+        .and_then(|(_, rest)| rest.split_once("</code>"))
+        .map(|(key, _)| key.to_string())
+        .unwrap_or_default();
+    assert!(key.len() >= 20, "the key on the page: {key:?}");
+    d.go(&format!("{url}/t/acme/alerts")).await;
+    let page_again = d.wait_for("siem hook", Duration::from_secs(10)).await;
+    assert!(!page_again.contains(&key), "the signing key is not shown again");
+    assert!(page.contains("siem hook"));
     d.go(&format!("{url}/t/acme/audit")).await;
     let audit = d.wait_for("connection.add", Duration::from_secs(10)).await;
     assert!(audit.contains("user:ana@acme.example") && audit.contains("scan.start"));

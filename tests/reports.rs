@@ -3,7 +3,7 @@
 //! an AI app gets write access to every file), and the next report says what changed. SARIF
 //! is validated against the official 2.1.0 schema, OCSF lines are checked for the attributes
 //! the Detection Finding class requires, CSV for its documented columns, the HTML for being
-//! self-contained, and the PDF's pages are rendered to images (pdftoppm) and read back.
+//! self-contained, and the PDF's pages are rendered to PNG (pdftoppm), decoded and read back.
 
 use service::report::{csv::COLUMNS, Format, Report};
 use service::{Caller, Config, EndpointPolicy, NewConnection, Service, TenantScope};
@@ -110,10 +110,10 @@ fn pdf_tools() -> bool {
     here
 }
 
-/// Renders the PDF's pages as greyscale images; returns each page's share of non-white pixels.
+/// Renders the PDF's pages to PNG (pdftoppm) and returns each page's share of dark pixels.
 fn page_ink(pdf: &Path, dir: &Path) -> Vec<f64> {
     let out = std::process::Command::new("pdftoppm")
-        .args(["-r", "30", "-gray"])
+        .args(["-png", "-r", "30"])
         .arg(pdf)
         .arg(dir.join("page"))
         .output()
@@ -122,27 +122,30 @@ fn page_ink(pdf: &Path, dir: &Path) -> Vec<f64> {
     let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "pgm"))
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
         .collect();
     pages.sort();
     pages
         .iter()
         .map(|p| {
-            // Binary PGM: "P5\n<w> <h>\n<max>\n" then one byte per pixel.
-            let bytes = std::fs::read(p).unwrap();
-            let mut fields = 0;
-            let mut start = 0;
-            for (i, b) in bytes.iter().enumerate() {
-                if b.is_ascii_whitespace() && i > 0 && !bytes[i - 1].is_ascii_whitespace() {
-                    fields += 1;
-                    if fields == 4 {
-                        start = i + 1;
-                        break;
-                    }
-                }
-            }
-            let pixels = &bytes[start..];
-            pixels.iter().filter(|&&v| v < 200).count() as f64 / pixels.len().max(1) as f64
+            let file = std::io::BufReader::new(std::fs::File::open(p).unwrap());
+            let mut reader = png::Decoder::new(file).read_info().unwrap();
+            let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+            let info = reader.next_frame(&mut pixels).unwrap();
+            let channels = match info.color_type {
+                png::ColorType::Grayscale => 1,
+                png::ColorType::Rgb => 3,
+                png::ColorType::Rgba => 4,
+                other => panic!("{}: {other:?}", p.display()),
+            };
+            assert_eq!(info.bit_depth, png::BitDepth::Eight);
+            assert!(info.width > 200 && info.height > info.width, "an A4 page: {info:?}");
+            let pixels = &pixels[..info.buffer_size()];
+            let dark = pixels
+                .chunks(channels)
+                .filter(|px| px.iter().take(3).map(|&v| v as u32).sum::<u32>() / (px.len().min(3) as u32) < 200)
+                .count();
+            dark as f64 / (pixels.len() / channels).max(1) as f64
         })
         .collect()
 }

@@ -1002,6 +1002,7 @@ async fn alerts_page(
     scope: &TenantScope,
     error: Option<String>,
     notice: Option<String>,
+    signing_key: Option<String>,
 ) -> PageResult {
     let channels = s.service.alert_channels(scope).await?;
     let mut response = s.web.render(
@@ -1009,7 +1010,7 @@ async fn alerts_page(
         page(
             signed,
             Some(scope),
-            json!({"channels": channels, "error": error, "notice": notice}),
+            json!({"channels": channels, "error": error, "notice": notice, "signing_key": signing_key}),
         ),
     );
     if error.is_some() {
@@ -1021,13 +1022,14 @@ async fn alerts_page(
 async fn alerts(State(s): State<AppState>, headers: HeaderMap, Path(slug): Path<String>) -> Response {
     page_handler!(s, async {
         let (signed, scope) = with_scope(&s, &headers, &slug).await?;
-        alerts_page(&s, &signed, &scope, None, None).await
+        alerts_page(&s, &signed, &scope, None, None, None).await
     })
 }
 
 #[derive(Deserialize)]
 struct AlertForm {
     csrf: Option<String>,
+    kind: Option<String>,
     name: Option<String>,
     url: String,
     min_severity: String,
@@ -1045,8 +1047,12 @@ async fn add_alert(
     page_handler!(s, async {
         let (signed, scope) = with_scope(&s, &headers, &slug).await?;
         check_form(&signed, form.csrf.as_deref())?;
+        let kind = match form.kind.as_deref() {
+            Some("webhook") => service::alerts::ChannelKind::Webhook,
+            _ => service::alerts::ChannelKind::Slack,
+        };
         let new = service::alerts::NewAlertChannel {
-            kind: service::alerts::ChannelKind::Slack,
+            kind,
             url: form.url,
             name: form.name.filter(|n| !n.trim().is_empty()),
             min_severity: form.min_severity,
@@ -1056,8 +1062,14 @@ async fn add_alert(
             link_base: Some(s.web.public_url.clone()),
         };
         match s.service.add_alert_channel(&scope, new).await {
+            // A webhook's signing key is shown on this one answer, never again.
+            Ok(added) if added.signing_key.is_some() => {
+                alerts_page(&s, &signed, &scope, None, None, added.signing_key).await
+            }
             Ok(_) => Ok(Redirect::to(&format!("/t/{}/alerts", scope.tenant.slug)).into_response()),
-            Err(e @ ServiceError::Invalid(_)) => alerts_page(&s, &signed, &scope, Some(e.to_string()), None).await,
+            Err(e @ ServiceError::Invalid(_)) => {
+                alerts_page(&s, &signed, &scope, Some(e.to_string()), None, None).await
+            }
             Err(e) => Err(e.into()),
         }
     })
@@ -1079,6 +1091,7 @@ async fn test_alert(
             &scope,
             None,
             Some("Test message queued: it goes out within seconds; this page shows whether it arrived.".into()),
+            None,
         )
         .await
     })

@@ -394,24 +394,7 @@ async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError>
         .filter(|c| c.status != CoverageStatus::Collected)
         .cloned()
         .collect();
-    let severity_of: std::collections::HashMap<&str, &'static str> = rt
-        .rules
-        .rules
-        .iter()
-        .map(|r| (r.meta.id.as_str(), r.meta.severity.as_str()))
-        .collect();
-    let mut by_severity: std::collections::BTreeMap<String, store::CheckCounts> = Default::default();
-    for r in &evaluation.results {
-        let Some(severity) = severity_of.get(r.rule_id.as_str()) else {
-            continue;
-        };
-        let counts = by_severity.entry(severity.to_string()).or_default();
-        match r.outcome {
-            engine::Outcome::Fail => counts.fail += 1,
-            engine::Outcome::Pass => counts.pass += 1,
-            engine::Outcome::NotAssessed => counts.not_assessed += 1,
-        }
-    }
+    let by_severity = checks_by_severity(&rt.rules, &evaluation.results);
     let summary = store::EvaluationSummary {
         evaluated_at: store::now(),
         connections: inventories.iter().map(|i| i.connection_id.clone()).collect(),
@@ -427,6 +410,31 @@ async fn evaluate_once(rt: &Runtime, tenant_id: &str) -> Result<bool, WorkError>
         .store
         .save_evaluation_with_drift(tenant_id, seq, &merged, &summary, &drift)
         .await?)
+}
+
+/// Rule results counted per severity of their rule (the posture score weighs them).
+fn checks_by_severity(
+    rules: &RuleSet,
+    results: &[engine::RuleResult],
+) -> std::collections::BTreeMap<String, store::CheckCounts> {
+    let severity_of: std::collections::HashMap<&str, &'static str> = rules
+        .rules
+        .iter()
+        .map(|r| (r.meta.id.as_str(), r.meta.severity.as_str()))
+        .collect();
+    let mut by_severity: std::collections::BTreeMap<String, store::CheckCounts> = Default::default();
+    for r in results {
+        let Some(severity) = severity_of.get(r.rule_id.as_str()) else {
+            continue;
+        };
+        let counts = by_severity.entry(severity.to_string()).or_default();
+        match r.outcome {
+            engine::Outcome::Fail => counts.fail += 1,
+            engine::Outcome::Pass => counts.pass += 1,
+            engine::Outcome::NotAssessed => counts.not_assessed += 1,
+        }
+    }
+    by_severity
 }
 
 /// The findings this evaluation opened, reopened and resolved, and the pending change records

@@ -37,26 +37,21 @@ async fn switch(sim: &sandbox::SimulatedConnection, scenario: &str) {
     assert!(answer.status().is_success());
 }
 
-/// The official SARIF 2.1.0 schema, from the serde-sarif package cargo downloaded.
+/// The official SARIF 2.1.0 schema, from the serde-sarif package cargo downloaded: found in
+/// cargo's registry sources (`cargo metadata --offline` would need every platform's
+/// dependencies downloaded, which a fresh machine does not have).
 fn sarif_schema() -> serde_json::Value {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .output()
-        .expect("cargo metadata runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let manifest = meta["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "serde-sarif")
-        .expect("serde-sarif is a dev-dependency")["manifest_path"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let path = Path::new(&manifest).parent().unwrap().join("src/schema.json");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var_os("HOME").expect("HOME is set")).join(".cargo"));
+    let registries = std::fs::read_dir(cargo_home.join("registry/src")).expect("cargo's registry sources");
+    let path = registries
+        .flatten()
+        .flat_map(|registry| std::fs::read_dir(registry.path()).into_iter().flatten().flatten())
+        .filter(|p| p.file_name().to_string_lossy().starts_with("serde-sarif-0.8"))
+        .map(|p| p.path().join("src/schema.json"))
+        .find(|p| p.exists())
+        .expect("serde-sarif 0.8 (a dev-dependency) is in cargo's registry sources");
     let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(
         schema["title"],

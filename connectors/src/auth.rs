@@ -89,6 +89,16 @@ impl RefreshSlot {
         }
     }
 
+    /// The refresh token to send now (for vendors whose token request is built by hand).
+    pub fn current_secret(&self) -> String {
+        self.current().secret().clone()
+    }
+
+    /// Keeps a refresh token the vendor issued in place of the one sent.
+    pub fn replace_secret(&self, token: &str) {
+        self.replace(&RefreshToken::new(token.to_string()));
+    }
+
     /// The refresh token the vendor issued in place of the stored one, if it did.
     pub fn rotated(&self) -> Option<String> {
         let current = self.0.current.lock().unwrap_or_else(|e| e.into_inner());

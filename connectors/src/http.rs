@@ -42,6 +42,24 @@ pub struct ApiHooks {
     /// When the vendor's rate window resets (UNIX seconds), for a refusal without
     /// `Retry-After`.
     pub window_reset: fn(&HeaderMap) -> Option<u64>,
+    /// What an error answer means when its status alone does not say (a vendor that throttles
+    /// with 403, or reports an expired session in a SOAP fault with 500): the status and the
+    /// first part of the body. `None` leaves the status to decide.
+    pub disposition: fn(u16, &str) -> Option<Disposition>,
+}
+
+/// How to treat an error answer, when a vendor's hook knows better than its status code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// The session expired: refresh the token once and retry, as after a 401.
+    Refresh,
+    /// Throttled: back off and retry, as after a 429 without a hint.
+    Throttle,
+    /// The vendor's whole allowance is spent: stop the scan ([`ApiError::Throttled`]), to be
+    /// retried later, without retrying now.
+    Exhausted,
+    /// A final answer with this message (no retry, whatever the status).
+    Fail(String),
 }
 
 /// Plain HTTP: `Retry-After` only, and an error body's `error_description` or `message`.
@@ -49,6 +67,7 @@ pub const PLAIN_HTTP: ApiHooks = ApiHooks {
     error_message: |_| None,
     hourly_budget: |_| None,
     window_reset: |_| None,
+    disposition: |_, _| None,
 };
 
 /// A header as an unsigned number (for the vendors' budget headers).
@@ -200,6 +219,19 @@ pub struct ApiResponse {
     pub body: Value,
 }
 
+/// A successful response read as bytes (an XML answer).
+#[derive(Debug)]
+pub struct RawResponse {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A request body that is not JSON: its content type and bytes.
+pub struct RawBody<'a> {
+    pub content_type: &'a str,
+    pub bytes: &'a [u8],
+}
+
 pub struct ApiClient {
     http: reqwest::Client,
     limiter: DefaultDirectRateLimiter,
@@ -268,6 +300,32 @@ impl ApiClient {
         headers: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<ApiResponse, ApiError> {
+        let json = body.map(|b| serde_json::to_vec(b).expect("a JSON value serializes"));
+        let raw = json.as_deref().map(|bytes| RawBody {
+            content_type: "application/json",
+            bytes,
+        });
+        let answer = self.send_raw(method, url, headers, raw, "application/json").await?;
+        let body = serde_json::from_slice(&answer.body).map_err(|e| ApiError::Malformed {
+            url: redact_query(url),
+            reason: json_error(&e),
+        })?;
+        Ok(ApiResponse {
+            headers: answer.headers,
+            body,
+        })
+    }
+
+    /// Like [`ApiClient::send`] for any body and answer type (SOAP): the answer's bytes, read
+    /// up to the size cap.
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<RawBody<'_>>,
+        accept: &str,
+    ) -> Result<RawResponse, ApiError> {
         let mut refreshed = false;
         let mut attempt: u32 = 0;
         loop {
@@ -300,12 +358,14 @@ impl ApiClient {
                 .http
                 .request(method.clone(), url)
                 .bearer_auth(&token)
-                .header(reqwest::header::ACCEPT, "application/json");
+                .header(reqwest::header::ACCEPT, accept);
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
-            if let Some(body) = body {
-                request = request.json(body);
+            if let Some(body) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, body.content_type)
+                    .body(body.bytes.to_vec());
             }
             let sent = request.send().await;
             drop(permit);
@@ -330,11 +390,7 @@ impl ApiClient {
                     .ok_or(ApiError::TooLarge {
                         limit: self.pacing.max_body_bytes,
                     })?;
-                let body = serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed {
-                    url: redact_query(url),
-                    reason: json_error(&e),
-                })?;
-                return Ok(ApiResponse { headers, body });
+                return Ok(RawResponse { headers, body: bytes });
             }
             if status.is_redirection() {
                 let target = headers
@@ -355,25 +411,47 @@ impl ApiClient {
                 .ok()
                 .flatten()
                 .unwrap_or_default();
-            let message = error_message(String::from_utf8_lossy(&error_body).into_owned(), self.hooks);
-            match status {
-                StatusCode::UNAUTHORIZED if !refreshed => {
+            let error_text = String::from_utf8_lossy(&error_body).into_owned();
+            let disposition = (self.hooks.disposition)(status.as_u16(), &error_text);
+            let message = match &disposition {
+                Some(Disposition::Fail(message)) => redact_secrets(message).chars().take(200).collect(),
+                _ => error_message(error_text, self.hooks),
+            };
+            match (disposition, status) {
+                (Some(Disposition::Refresh), _) | (None, StatusCode::UNAUTHORIZED) if !refreshed => {
                     // The token expired or was revoked: one refresh, then give up.
                     refreshed = true;
                     self.stats.token_refreshes.fetch_add(1, Ordering::Relaxed);
                     self.tokens.token(true).await?;
                 }
-                StatusCode::UNAUTHORIZED => return Err(ApiError::Unauthorized(message)),
-                StatusCode::FORBIDDEN => return Err(ApiError::Forbidden(message)),
-                StatusCode::NOT_FOUND => return Err(ApiError::NotFound(message)),
-                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+                (Some(Disposition::Refresh), _) | (None, StatusCode::UNAUTHORIZED) => {
+                    return Err(ApiError::Unauthorized(message))
+                }
+                (Some(Disposition::Fail(_)), s) => {
+                    return Err(ApiError::Status {
+                        status: s.as_u16(),
+                        message,
+                    })
+                }
+                (Some(Disposition::Exhausted), s) => {
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    return Err(ApiError::Throttled {
+                        status: s.as_u16(),
+                        attempts: attempt + 1,
+                        retry_after: None,
+                    });
+                }
+                (None, StatusCode::FORBIDDEN) => return Err(ApiError::Forbidden(message)),
+                (None, StatusCode::NOT_FOUND) => return Err(ApiError::NotFound(message)),
+                (Some(Disposition::Throttle), _)
+                | (None, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) => {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     attempt += 1;
                     let wait = self.throttle_wait(status.as_u16(), attempt, wait_hint(&headers, self.hooks))?;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(wait).await;
                 }
-                s if s.is_server_error() => {
+                (None, s) if s.is_server_error() => {
                     attempt += 1;
                     if attempt > self.pacing.max_retries {
                         return Err(ApiError::Status {
@@ -384,7 +462,7 @@ impl ApiClient {
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(self.backoff(attempt)).await;
                 }
-                s => {
+                (None, s) => {
                     return Err(ApiError::Status {
                         status: s.as_u16(),
                         message,

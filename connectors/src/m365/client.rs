@@ -24,6 +24,7 @@ pub const API_HOOKS: ApiHooks = ApiHooks {
     },
     hourly_budget: |_| None,
     window_reset: |_| None,
+    ..crate::http::PLAIN_HTTP
 };
 
 /// Graph's cap on requests in one `$batch` (reference §2.7).

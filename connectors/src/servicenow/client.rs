@@ -21,6 +21,7 @@ pub const API_HOOKS: ApiHooks = ApiHooks {
     },
     hourly_budget: |headers| header_number(headers, "x-ratelimit-limit"),
     window_reset: |headers| header_number(headers, "x-ratelimit-reset"),
+    ..crate::http::PLAIN_HTTP
 };
 
 pub struct TableClient {

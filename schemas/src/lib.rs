@@ -262,6 +262,9 @@ pub enum CoverageStatus {
     /// Not readable with this connection's kind of credentials (e.g. an API Microsoft serves
     /// only to a signed-in admin); the reason says what would make it readable.
     Unavailable,
+    /// Not read in this scan to stay within the vendor's API allowance (a share of the org's
+    /// daily requests); the next scan reads it. Not a failure of the connection.
+    Deferred,
     Failed,
 }
 

@@ -291,6 +291,73 @@ pub enum ConnectCommand {
     /// Microsoft 365 Copilot, Copilot Studio and Entra apps through an app registration
     /// (client credentials, read-only application permissions; see the README).
     M365(M365Args),
+    /// Salesforce Einstein and Agentforce through a connected app or external client app:
+    /// the JWT bearer flow (an integration user and the app's private key) or client
+    /// credentials (on the org's My Domain). See the README for the least-privilege set-up.
+    Salesforce(SalesforceArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("credentials").required(true).args(["private_key_file", "client_secret_env"])))]
+pub struct SalesforceArgs {
+    /// The tenant's slug (see `aispm tenant add`).
+    #[arg(long)]
+    pub tenant: String,
+    /// https://login.salesforce.com, https://test.salesforce.com (sandboxes), or the org's My
+    /// Domain (https://acme.my.salesforce.com; required for client credentials).
+    #[arg(long)]
+    pub login_url: String,
+    /// The app's consumer key.
+    #[arg(long)]
+    pub client_id: String,
+    /// The integration user the JWT bearer assertion names (with --private-key-file).
+    #[arg(long, requires = "private_key_file")]
+    pub username: Option<String>,
+    /// PEM file with the app's RSA private key (unencrypted PKCS#8 or PKCS#1), for the JWT
+    /// bearer flow.
+    #[arg(long, requires = "username", conflicts_with = "client_secret_env")]
+    pub private_key_file: Option<PathBuf>,
+    /// Name of the environment variable holding the consumer secret (client credentials).
+    #[arg(long)]
+    pub client_secret_env: Option<String>,
+    /// API version, e.g. v66.0 (default: the newest the org offers).
+    #[arg(long, value_parser = parse_api_version)]
+    pub api_version: Option<String>,
+    /// Requests per second to the org (default 10).
+    #[arg(long, value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+    /// Percent of the org's remaining daily API requests one scan may spend (default 10); what
+    /// is left unread is reported as deferred coverage and read by the next scan.
+    #[arg(long, value_parser = parse_percent)]
+    pub max_daily_share: Option<f64>,
+    /// RDAP service used to check whether Trusted URL domains are still registered (default
+    /// https://rdap.org/; `off` skips the check). Only the domain names are sent.
+    #[arg(long)]
+    pub rdap_url: Option<String>,
+}
+
+fn parse_api_version(text: &str) -> Result<String, String> {
+    let ok = text
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            !major.is_empty()
+                && major.chars().all(|c| c.is_ascii_digit())
+                && minor.chars().all(|c| c.is_ascii_digit())
+                && !minor.is_empty()
+        });
+    if ok {
+        Ok(text.to_string())
+    } else {
+        Err(format!("{text:?} is not an API version like v66.0"))
+    }
+}
+
+fn parse_percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 100.0 => Ok(v),
+        _ => Err(format!("{text:?} is not a percentage above 0 and at most 100")),
+    }
 }
 
 /// Where a connection's client secret comes from (never the command line itself).

@@ -8,7 +8,7 @@ mod output;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use cli::*;
-use connectors::{m365, servicenow};
+use connectors::{m365, salesforce, servicenow};
 use service::schedules::ScheduleKind;
 use service::{Caller, Config, EndpointPolicy, FindingFilter, NewConnection, Role, ScanProgress, Service};
 use std::collections::BTreeMap;
@@ -161,6 +161,47 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 label: label.clone(),
                 settings,
                 secrets: BTreeMap::from([(m365::CLIENT_SECRET.to_string(), secret)]),
+            };
+            let id = svc.connect(&svc.scope(&Caller::Local, &a.tenant).await?, new).await?;
+            println!("{id}");
+            eprintln!("connected {label} to tenant {}", a.tenant);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Connect(ConnectCommand::Salesforce(a)) => {
+            let svc = open().await?;
+            url::Url::parse(&a.login_url).with_context(|| format!("--login-url {:?} is not a URL", a.login_url))?;
+            let mut secrets = BTreeMap::new();
+            if let Some(path) = &a.private_key_file {
+                let pem = read_secret(None, Some(path), "private key")?;
+                // Checked here so a wrong file is named now, not at the first scan.
+                salesforce::auth::private_key(&pem)
+                    .map_err(|e| anyhow!("--private-key-file {}: {e}", path.display()))?;
+                secrets.insert(salesforce::PRIVATE_KEY.to_string(), pem);
+            }
+            if let Some(var) = &a.client_secret_env {
+                secrets.insert(
+                    salesforce::CLIENT_SECRET.to_string(),
+                    read_secret(Some(var), None, "consumer secret")?,
+                );
+            }
+            let login_url = a.login_url.trim_end_matches('/').to_string();
+            let settings = salesforce::Settings {
+                login_url: login_url.clone(),
+                client_id: a.client_id.clone(),
+                username: a.username.clone(),
+                api_version: a.api_version.clone(),
+                max_rps: a.max_rps,
+                max_daily_share: a.max_daily_share,
+                rdap_url: a.rdap_url.clone(),
+                ..Default::default()
+            }
+            .to_value();
+            let label = format!("Salesforce {login_url}");
+            let new = NewConnection {
+                provider: salesforce::PROVIDER.into(),
+                label: label.clone(),
+                settings,
+                secrets,
             };
             let id = svc.connect(&svc.scope(&Caller::Local, &a.tenant).await?, new).await?;
             println!("{id}");

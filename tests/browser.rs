@@ -392,7 +392,11 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         page.contains(&format!("{url}/oauth/callback")),
         "the redirect URI to register is shown"
     );
-    assert_eq!(d.find_all("button.connect").await.len(), 2, "a Connect form per vendor");
+    assert_eq!(
+        d.find_all("button.connect").await.len(),
+        connectors::VENDORS.len(),
+        "a Connect form per vendor"
+    );
     d.type_into("#sso-instance_url", &sn.base_url).await;
     d.type_into("#sso-client_id", &sn_config.client_id).await;
     d.type_into("#sso-client_secret", &sn_config.client_secret).await;

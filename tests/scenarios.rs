@@ -327,10 +327,10 @@ fn the_vendor_registry_describes_each_vendor_consistently() {
         .check_settings(&json!({"instance_url": "not a url", "client_id": "x"}))
         .unwrap_err();
     assert!(err.contains("instance_url") && err.contains("a URL"), "{err}");
-    assert!(connectors::vendor("salesforce")
+    assert!(connectors::vendor("workday")
         .unwrap_err()
         .to_string()
-        .contains("servicenow, m365"));
+        .contains("servicenow, m365, salesforce"));
 }
 
 /// A CRUD binding whose `inputs` cannot be read is a tool of unknown capabilities: rules that
@@ -361,4 +361,64 @@ async fn an_unreadable_crud_binding_is_unknown_and_not_a_pass() {
         .reason
         .as_deref()
         .is_some_and(|r| r.contains("binding could not be read")));
+}
+
+/// A Salesforce org read through the real connector (JWT bearer sign-in, REST, Tooling,
+/// Metadata SOAP, RDAP).
+async fn salesforce_inventory(scenario: &str) -> schemas::Inventory {
+    let sim = sandbox::salesforce::simulated_connection(scenario).await.unwrap();
+    let spec = ConnectionSpec {
+        id: "sf-conn".into(),
+        provider: "salesforce".into(),
+        settings: sim.settings.clone(),
+        secrets: sim.secrets.clone(),
+    };
+    read_inventory(&spec).await
+}
+
+#[tokio::test]
+async fn salesforce_risky_fires_every_salesforce_rule_including_forcedleak() {
+    let rules = RuleSet::builtin().unwrap();
+    assert!(rules.rules.iter().filter(|r| r.meta.provider == "salesforce").count() >= 25);
+    let inv = salesforce_inventory("risky").await;
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    assert_every_rule_fires(&rules, &eval, &["salesforce"]);
+    let leak = eval
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "SF-PATH-001")
+        .expect("the ForcedLeak chain");
+    let path = leak.path.as_ref().unwrap();
+    let names: Vec<&str> = path.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(path.nodes.first().map(|n| n.kind.as_str()), Some("untrusted_input"));
+    assert!(
+        names.iter().any(|n| n.contains("old-campaign-site.example")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains("docs.acme.example")),
+        "a registered domain is no exit: {names:?}"
+    );
+    assert!(
+        leak.evidence["also_reaches"].to_string().contains("Lead"),
+        "{}",
+        leak.evidence
+    );
+    // Guests reach the service agent; the employee agent is not public.
+    let guest_reach: Vec<&str> = eval
+        .findings
+        .iter()
+        .filter(|f| f.rule_id == "SF-AI-006")
+        .map(|f| f.resource.name.as_str())
+        .collect();
+    assert_eq!(guest_reach, ["Customer Support Agent"]);
+}
+
+#[tokio::test]
+async fn salesforce_clean_fires_no_rule_and_leaves_nothing_unassessed() {
+    let rules = RuleSet::builtin().unwrap();
+    let inv = salesforce_inventory("clean").await;
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    assert_clean(&eval);
+    assert!(eval.count(Outcome::Pass) > 20);
 }

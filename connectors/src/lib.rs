@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod http;
 pub mod m365;
+pub mod salesforce;
 pub mod servicenow;
 
 use futures::future::BoxFuture;
@@ -233,7 +234,7 @@ impl Vendor {
 }
 
 /// Every vendor aispm can read. Adding one is a line here (and its folders).
-pub static VENDORS: &[&Vendor] = &[&servicenow::VENDOR, &m365::VENDOR];
+pub static VENDORS: &[&Vendor] = &[&servicenow::VENDOR, &m365::VENDOR, &salesforce::VENDOR];
 
 /// The registry entry of a provider id.
 pub fn vendor(provider: &str) -> Result<&'static Vendor, ConnectError> {

@@ -382,7 +382,10 @@ fn all_cases() -> Vec<(&'static str, Fixture, Break)> {
     let m365 = m365_cases()
         .into_iter()
         .map(|(id, b)| (id, hardened_m365 as Fixture, b));
-    servicenow.chain(m365).collect()
+    let salesforce = salesforce_cases()
+        .into_iter()
+        .map(|(id, b)| (id, hardened_salesforce as Fixture, b));
+    servicenow.chain(m365).chain(salesforce).collect()
 }
 
 #[test]
@@ -398,6 +401,7 @@ fn every_rule_has_a_case() {
     assert!(missing.is_empty(), "rules without a test case: {missing:?}");
     assert!(rules.rules.iter().filter(|r| r.meta.provider == "servicenow").count() >= 20);
     assert!(rules.rules.iter().filter(|r| r.meta.provider == "m365").count() >= 20);
+    assert!(rules.rules.iter().filter(|r| r.meta.provider == "salesforce").count() >= 25);
 }
 
 #[test]
@@ -767,4 +771,264 @@ fn m365_unknowns_are_not_assessed_rather_than_passed() {
     let r = outcomes(&rules, &inv, "M365-AGT-010");
     let reason = r.iter().find_map(|(_, _, reason)| reason.clone()).unwrap();
     assert!(reason.contains("manifests could not be read: da-1"), "{reason}");
+}
+
+/// A hardened Salesforce org, in the shape the connector's transform produces: a service
+/// agent on a dedicated agent user, an employee agent, actions that confirm and share, a
+/// template on a non-sensitive object, one exact Trusted URL on a registered domain, an
+/// admin-approved app, every Trust Layer defence on.
+fn hardened_salesforce() -> Inventory {
+    let plan = [
+        "limits",
+        "Organization",
+        "web_leads",
+        "BotDefinition",
+        "GenAiPlannerDefinition",
+        "GenAiPluginDefinition",
+        "GenAiPlannerFunctionDef",
+        "GenAiPluginFunctionDef",
+        "GenAiFunctionDefinition",
+        "GenAiPromptTemplate",
+        "metadata.GenAiPromptTemplate",
+        "metadata.Bot",
+        "ApexClass",
+        "Site",
+        "Network",
+        "NetworkBotDefinition",
+        "EmbeddedServiceConfig",
+        "EmbeddedServiceMessagingChannel",
+        "MessagingChannel",
+        "metadata.ConnectedApp",
+        "User",
+        "PermissionSetAssignment",
+        "ObjectPermissions",
+        "agent_builders",
+        "CspTrustedSite",
+        "trusted_url_domains",
+        "ConnectedApplication",
+        "OauthToken",
+        "metadata.settings",
+    ];
+    let coverage: Vec<_> = plan
+        .iter()
+        .map(|r| json!({"resource": format!("salesforce.{r}"), "status": "collected", "evidence": "api", "requests": 1, "records": 1, "error": null}))
+        .collect();
+    let setting = |k: &str, v: serde_json::Value| json!({"key": format!("salesforce.{k}"), "value": v, "scope": "tenant", "source": "explicit"});
+    let user = |id: &str, kind: &str, profile: &str| {
+        json!({"id": id, "kind": kind, "name": id, "privileged": false, "roles": ["AgentforceServiceAgentUser"], "attributes": {
+            "profile": profile, "user_type": if kind == "guest" { "Guest" } else { "Standard" }, "last_login": null,
+            "rights_known": true, "system_permissions": [], "modify_or_view_all_data": false, "admin_permissions": [],
+            "object_permissions": [{"object": "Product2", "rights": ["Read"]}], "view_or_modify_all_records_on": [],
+            "edit_or_delete_sensitive_objects": [], "permission_sets": ["AgentforceServiceAgentUser"]}})
+    };
+    let binding =
+        |tool: &str, autonomy: &str| json!({"tool_id": tool, "autonomy": autonomy, "active": true, "attributes": {}});
+    let agent = |id: &str, bot_type: &str, run_as: Option<&str>, audience: serde_json::Value| {
+        json!({"id": id, "kind": "agentforce_agent", "name": id, "owner": null,
+               "identity": if run_as.is_some() { "fixed" } else { "invoker" }, "run_as": run_as, "role_mask": null,
+               "audience": audience, "audience_unknown": false, "channels": [], "autonomy": "supervised",
+               "tools": [binding("sf:action:apex", "supervised"), binding("sf:action:prompt", "supervised"), binding("sf:trusted_url:docs", "autonomous")],
+               "knowledge": ["salesforce:object:Product2"], "teams": [], "active": true, "last_used": null,
+               "attributes": {"bot_type": bot_type, "developer_name": id, "run_as_human": run_as.map(|_| false), "run_as_profile": run_as.map(|_| "Einstein Agent User"),
+                              "audience_possibly_public": false, "audience_possibly_public_reason": "", "log_private_conversation_data": false,
+                              "guest_sites": [], "reach_evidence": []}})
+    };
+    let inventory = json!({
+        "provider": "salesforce", "connection_id": "sf1", "collected_at": "2026-11-25T00:00:00Z",
+        "principals": [
+            user("salesforce:user:agent", "ai_identity", "Einstein Agent User"),
+            user("salesforce:user:guest", "guest", "Help Center Profile"),
+            {"id": "salesforce:sf1:org_users", "kind": "authenticated_users", "name": "Users of the org", "privileged": false, "roles": [], "attributes": {}},
+            {"id": "salesforce:app:Reader", "kind": "app", "name": "Reader", "privileged": false, "roles": [], "attributes": {
+                "scopes": ["Api"], "full_scope": false, "refresh_token_scope": false, "agent_api_scopes": [], "admin_approved_only": true,
+                "session_policy": true, "ip_relaxation": "ENFORCE", "refresh_token_policy": "zero", "client_credentials": true,
+                "run_as_user": "reader@acme.example", "run_as_modify_or_view_all_data": false, "dormant_tokens": []}},
+        ],
+        "agents": [
+            agent("salesforce:agent:service", "ExternalCopilot", Some("salesforce:user:agent"), json!([])),
+            agent("salesforce:agent:employee", "InternalCopilot", None, json!(["salesforce:sf1:org_users"])),
+        ],
+        "tools": [
+            {"id": "sf:action:apex", "kind": "action.apex", "name": "Update case", "capabilities": ["execute_code", "read", "write"], "targets": ["salesforce:object:Product2"], "active": true,
+             "attributes": {"apex_class": "CaseUpdater", "apex_sharing": "with", "apex_api_version": 67.0, "runs_without_sharing": false, "writes_data": true, "confirmation_required": true, "developer_name": "Update_Case", "invocation_target": "CaseUpdater"}},
+            {"id": "sf:action:prompt", "kind": "action.generatePromptResponse", "name": "Summarise", "capabilities": ["read"], "targets": ["salesforce:object:Product2"], "active": true,
+             "attributes": {"writes_data": false, "confirmation_required": false, "developer_name": "Summarise", "invocation_target": "Product_Overview"}},
+            {"id": "sf:template:product", "kind": "prompt_template", "name": "Product overview", "capabilities": ["read"], "targets": ["salesforce:object:Product2"], "active": true,
+             "attributes": {"sensitive_objects": [], "public_free_text_merged": [], "related_entity": "Product2", "provider_runs_without_sharing": false,
+                            "data_providers": [{"definition": "apex://ProductCatalogProvider", "runs_without_sharing": false}]}},
+            {"id": "sf:trusted_url:docs", "kind": "trusted_url", "name": "Trusted URL https://docs.acme.example", "capabilities": ["send_external"], "targets": [], "active": true,
+             "attributes": {"endpoint": "https://docs.acme.example", "registered_domain": "acme.example", "wildcard": false, "insecure_http": false, "context": "LEX",
+                            "img_src": true, "connect_src": false, "days_since_modified": 30, "domain_status": "registered", "domain_lapsed": false, "domain_expires": "2027-06-01T00:00:00Z"}},
+        ],
+        "data_stores": [{"id": "salesforce:object:Product2", "kind": "sobject", "name": "Product2", "sensitivity": "internal", "external_sharing": null, "attributes": {}},
+                        {"id": "salesforce:object:Lead", "kind": "sobject", "name": "Lead", "sensitivity": "confidential", "external_sharing": null, "attributes": {}}],
+        "grants": [],
+        "settings": [
+            setting("EinsteinGptSettings.enableEinsteinGptPlatform", json!(true)),
+            setting("EinsteinGptSettings.disableAIProviderRegionFallback", json!(true)),
+            setting("EinsteinAISettings.enableTrustPIIMasking", json!(true)),
+            setting("EinsteinAISettings.enableAIFeedbackWithDC", json!(true)),
+            setting("EinsteinAISettings.enableAITrustPromptInjectionDetection", json!(true)),
+            setting("org.DefaultLeadAccess", json!("Private")),
+            setting("org.DefaultCaseAccess", json!("Private")),
+            setting("org.DefaultAccountAccess", json!("Read")),
+            setting("agent_builders", json!({"count": 2, "users": ["a", "b"]})),
+        ],
+        "untrusted_inputs": [
+            {"id": "salesforce:input:web_to_lead", "kind": "web_to_lead", "name": "Web-to-Lead", "reaches": [], "unauthenticated": true, "attributes": {"web_leads": 3}},
+        ],
+        "teams": [],
+        "coverage": coverage,
+    });
+    serde_json::from_value(inventory).unwrap()
+}
+
+fn tool_mut<'a>(inv: &'a mut Inventory, id: &str) -> &'a mut Tool {
+    inv.tools.iter_mut().find(|t| t.id == id).unwrap()
+}
+
+fn tool_attr(inv: &mut Inventory, tool: &str, key: &str, value: serde_json::Value) {
+    tool_mut(inv, tool).attributes.insert(key.into(), value);
+}
+
+fn principal_attr(inv: &mut Inventory, principal: &str, key: &str, value: serde_json::Value) {
+    principal_mut(inv, principal).attributes.insert(key.into(), value);
+}
+
+fn sf_set(inv: &mut Inventory, key: &str, value: serde_json::Value) {
+    let key = format!("salesforce.{key}");
+    inv.settings
+        .iter_mut()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no setting {key}"))
+        .value = value;
+}
+
+fn salesforce_cases() -> Vec<(&'static str, Break)> {
+    const AGENT_USER: &str = "salesforce:user:agent";
+    const APP: &str = "salesforce:app:Reader";
+    vec![
+        ("SF-AI-001", |i| {
+            principal_attr(i, AGENT_USER, "modify_or_view_all_data", json!(true))
+        }),
+        ("SF-AI-002", |i| {
+            principal_attr(i, AGENT_USER, "view_or_modify_all_records_on", json!(["Lead"]))
+        }),
+        ("SF-AI-003", |i| {
+            principal_attr(i, AGENT_USER, "edit_or_delete_sensitive_objects", json!(["Contact"]))
+        }),
+        ("SF-AI-004", |i| {
+            principal_attr(i, AGENT_USER, "admin_permissions", json!(["PermissionsAuthorApex"]))
+        }),
+        ("SF-AI-005", |i| {
+            attr(i, "salesforce:agent:service", "run_as_human", json!(true))
+        }),
+        ("SF-AI-006", |i| {
+            agent_mut(i, "salesforce:agent:service")
+                .audience
+                .push("salesforce:user:guest".into())
+        }),
+        ("SF-AI-007", |i| {
+            principal_attr(
+                i,
+                "salesforce:user:guest",
+                "system_permissions",
+                json!(["PermissionsApiEnabled"]),
+            )
+        }),
+        ("SF-AI-008", |i| {
+            tool_attr(i, "sf:action:apex", "runs_without_sharing", json!(true))
+        }),
+        ("SF-AI-009", |i| {
+            tool_attr(i, "sf:action:apex", "confirmation_required", json!(false))
+        }),
+        ("SF-AI-010", |i| {
+            tool_mut(i, "sf:action:prompt").kind = "action.externalService".into()
+        }),
+        ("SF-AI-011", |i| {
+            tool_attr(i, "sf:template:product", "sensitive_objects", json!(["Lead"]))
+        }),
+        ("SF-AI-012", |i| {
+            tool_attr(i, "sf:template:product", "provider_runs_without_sharing", json!(true))
+        }),
+        ("SF-AI-013", |i| {
+            tool_attr(
+                i,
+                "sf:template:product",
+                "public_free_text_merged",
+                json!(["Lead.Description"]),
+            )
+        }),
+        ("SF-AI-014", |i| {
+            sf_set(i, "EinsteinAISettings.enableTrustPIIMasking", json!(false))
+        }),
+        ("SF-AI-015", |i| {
+            sf_set(i, "EinsteinAISettings.enableAIFeedbackWithDC", json!(false))
+        }),
+        ("SF-AI-016", |i| {
+            sf_set(
+                i,
+                "EinsteinAISettings.enableAITrustPromptInjectionDetection",
+                json!(false),
+            )
+        }),
+        ("SF-AI-017", |i| {
+            sf_set(i, "EinsteinGptSettings.disableAIProviderRegionFallback", json!(false))
+        }),
+        ("SF-AI-018", |i| {
+            tool_attr(i, "sf:trusted_url:docs", "domain_lapsed", json!(true))
+        }),
+        ("SF-AI-019", |i| {
+            tool_attr(i, "sf:trusted_url:docs", "wildcard", json!(true))
+        }),
+        ("SF-AI-020", |i| {
+            tool_attr(i, "sf:trusted_url:docs", "days_since_modified", json!(800))
+        }),
+        ("SF-AI-021", |i| {
+            i.untrusted_inputs[0].reaches.push("salesforce:agent:employee".into())
+        }),
+        ("SF-AI-022", |i| {
+            principal_attr(i, APP, "full_scope", json!(true));
+            principal_attr(i, APP, "admin_approved_only", json!(false));
+            principal_attr(i, APP, "ip_relaxation", json!("BYPASS"));
+        }),
+        ("SF-AI-023", |i| {
+            principal_attr(i, APP, "run_as_modify_or_view_all_data", json!(true))
+        }),
+        ("SF-AI-024", |i| {
+            principal_attr(i, APP, "agent_api_scopes", json!(["Chatbot"]))
+        }),
+        ("SF-AI-025", |i| {
+            principal_attr(i, APP, "refresh_token_policy", json!("infinite"))
+        }),
+        ("SF-AI-026", |i| {
+            principal_attr(
+                i,
+                APP,
+                "dormant_tokens",
+                json!([{"user": "005x", "last_used": "2025-01-01T00:00:00.000+0000"}]),
+            )
+        }),
+        ("SF-AI-027", |i| {
+            sf_set(i, "org.DefaultLeadAccess", json!("ReadEditTransfer"))
+        }),
+        ("SF-AI-028", |i| {
+            sf_set(i, "agent_builders", json!({"count": 14, "users": []}))
+        }),
+        ("SF-AI-029", |i| {
+            attr(
+                i,
+                "salesforce:agent:service",
+                "log_private_conversation_data",
+                json!(true),
+            )
+        }),
+        ("SF-PATH-001", |i| {
+            i.untrusted_inputs[0].reaches.push("salesforce:agent:employee".into());
+            agent_mut(i, "salesforce:agent:employee")
+                .knowledge
+                .push("salesforce:object:Lead".into());
+            tool_attr(i, "sf:trusted_url:docs", "domain_lapsed", json!(true));
+        }),
+    ]
 }

@@ -7,6 +7,7 @@
 //! both are held against.
 
 pub mod m365;
+pub mod salesforce;
 pub mod servicenow;
 pub mod slack;
 
@@ -32,14 +33,25 @@ pub async fn start_all(scenario: &str) -> std::io::Result<Vec<SimulatedConnectio
     Ok(vec![
         servicenow::simulated_connection(scenario).await?,
         m365::simulated_connection(scenario).await?,
+        salesforce::simulated_connection(scenario).await?,
     ])
 }
 
-/// A running simulator; dropping it stops the server.
+/// A running simulator; dropping it stops the server (and any companions it keeps alive).
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub base_url: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Servers that live and die with this one (a vendor that answers on two hosts).
+    companions: Vec<RunningServer>,
+}
+
+impl RunningServer {
+    /// Keeps `other` running for as long as this server runs.
+    pub fn with_companion(mut self, other: RunningServer) -> RunningServer {
+        self.companions.push(other);
+        self
+    }
 }
 
 impl Drop for RunningServer {
@@ -66,6 +78,7 @@ pub async fn serve(app: axum::Router, port: u16) -> std::io::Result<RunningServe
         addr,
         base_url: format!("http://{addr}"),
         shutdown: Some(tx),
+        companions: Vec::new(),
     })
 }
 

@@ -68,7 +68,7 @@ async fn settings_and_secrets_are_checked_against_the_registry() {
     let err = svc.connect(&acme(&svc).await, extra).await.unwrap_err().to_string();
     assert!(err.contains("unknown secret"), "{err}");
     let mut unknown = servicenow(&sim);
-    unknown.provider = "salesforce".into();
+    unknown.provider = "workday".into();
     let err = svc.connect(&acme(&svc).await, unknown).await.unwrap_err().to_string();
     assert!(err.contains("unknown provider"), "{err}");
     let stats: serde_json::Value = reqwest_stats(&sim.server.base_url).await;

@@ -1,0 +1,319 @@
+//! The Salesforce connector against the simulated org (`sandbox::salesforce`): JWT bearer and
+//! client-credentials sign-in, `instance_url` on another host, paging, Metadata SOAP (faults,
+//! JWT-format tokens), the Connect fallback for prompt templates, the daily API share, and
+//! `REQUEST_LIMIT_EXCEEDED` in both its forms.
+
+use connectors::{collector, read_all, ApiError, ConnectionSpec, Parts};
+use sandbox::salesforce::{scenarios, start, Servers, SimConfig, TEST_PRIVATE_KEY_PEM};
+use schemas::CoverageStatus;
+use serde_json::{json, Value};
+
+async fn org(config: SimConfig, scenario: &str) -> Servers {
+    start(config, scenarios::by_name(scenario).unwrap(), 0).await.unwrap()
+}
+
+fn jwt_spec(servers: &Servers, config: &SimConfig, extra: Value) -> ConnectionSpec {
+    let login = &servers.login.base_url;
+    let mut settings = json!({
+        "login_url": login, "client_id": config.consumer_key, "username": scenarios::USERNAME_READER,
+        "rdap_url": format!("{login}/rdap/"), "max_rps": 500.0,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
+    ConnectionSpec {
+        id: "sf".into(),
+        provider: "salesforce".into(),
+        settings,
+        secrets: [("private_key".to_string(), TEST_PRIVATE_KEY_PEM.to_string())].into(),
+    }
+}
+
+async fn control(servers: &Servers, path: &str, body: Option<Value>) -> Value {
+    let http = reqwest::Client::new();
+    let url = format!("{}/__sandbox/{path}", servers.login.base_url);
+    let answer = match body {
+        Some(b) => http.post(url).json(&b).send().await.unwrap(),
+        None if path.starts_with("stats") || path.starts_with("requests") => http.get(url).send().await.unwrap(),
+        None => http.post(url).send().await.unwrap(),
+    };
+    assert!(answer.status().is_success(), "{path}: {}", answer.status());
+    answer.json().await.unwrap_or(Value::Null)
+}
+
+fn status(parts: &Parts, resource: &str) -> CoverageStatus {
+    parts[&format!("salesforce.{resource}")].coverage.status
+}
+
+#[tokio::test]
+async fn the_risky_org_is_read_completely_through_jwt_bearer() {
+    let config = SimConfig::default();
+    let servers = org(config.clone(), "risky").await;
+    assert_ne!(servers.login.addr.port(), servers.instance.addr.port());
+    let spec = jwt_spec(&servers, &config, json!({}));
+    let c = collector(&spec).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    let gaps: Vec<_> = parts
+        .values()
+        .filter(|p| p.coverage.status != CoverageStatus::Collected)
+        .map(|p| (&p.coverage.resource, p.coverage.status, &p.coverage.error))
+        .collect();
+    assert!(gaps.is_empty(), "{gaps:#?}");
+    let stats = control(&servers, "stats", None).await;
+    eprintln!(
+        "risky org: {} requests from the connector ({} REST, {} SOAP, {} token, {} RDAP at the simulator)",
+        c.stats().requests(),
+        stats["rest_requests"],
+        stats["soap_requests"],
+        stats["token_requests"],
+        stats["rdap_requests"]
+    );
+    // The consumer secret readMetadata returns is dropped while parsing (§9.3).
+    let text = serde_json::to_string(&parts).unwrap();
+    assert!(
+        !text.contains(scenarios::FAKE_CONSUMER_SECRET),
+        "a consumer secret was kept"
+    );
+    // Prompt templates are not queryable here: the Connect list answered instead (§8.3).
+    let log = control(&servers, "requests", None).await;
+    let paths: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        paths.iter().any(|p| p.ends_with("/einstein/prompt-templates")),
+        "{paths:?}"
+    );
+    // Every call went to the instance the token answer named, at the newest version.
+    assert!(paths.iter().all(|p| !p.contains("/v62.0/")), "{paths:?}");
+    let inv = c.transform(&parts, &spec.id, "2026-12-02T00:00:00Z");
+    let support = inv.agents.iter().find(|a| a.name == "Customer Support Agent").unwrap();
+    assert_eq!(
+        support.run_as.as_deref(),
+        Some(format!("salesforce:user:{}", scenarios::USER_AGENT).as_str())
+    );
+    assert!(support
+        .audience
+        .contains(&format!("salesforce:user:{}", scenarios::USER_GUEST)));
+    assert_eq!(support.attributes["planner_link"], "bot_metadata");
+    let lookup = inv.tools.iter().find(|t| t.name == "Lookup Lead Details").unwrap();
+    assert_eq!(lookup.attributes["runs_without_sharing"], true);
+    assert!(support.tools.iter().any(|b| b.tool_id == lookup.id));
+    let template = inv.tools.iter().find(|t| t.kind == "prompt_template").unwrap();
+    assert_eq!(
+        template.attributes["public_free_text_merged"],
+        json!(["Lead.Description"])
+    );
+    let draft = inv.tools.iter().find(|t| t.name == "Draft Follow-up Email").unwrap();
+    assert_eq!(
+        draft.attributes["prompt_template"], "Lead_Triage_Summary",
+        "the 0hf id resolved to its name"
+    );
+    let lapsed = inv
+        .tools
+        .iter()
+        .find(|t| t.kind == "trusted_url" && t.attributes["registered_domain"] == scenarios::LAPSED_DOMAIN)
+        .unwrap();
+    assert_eq!(lapsed.attributes["domain_lapsed"], true);
+    let legacy = inv.principals.iter().find(|p| p.name == "Legacy Integration").unwrap();
+    assert_eq!(legacy.attributes["full_scope"], true);
+    assert_eq!(legacy.attributes["dormant_tokens"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn pages_follow_next_records_url_on_the_instance() {
+    let config = SimConfig {
+        page_size: 3,
+        ..SimConfig::default()
+    };
+    let servers = org(config.clone(), "risky").await;
+    let c = collector(&jwt_spec(&servers, &config, json!({}))).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    // Twelve builders arrive three to a page.
+    assert_eq!(parts["salesforce.agent_builders"].records.len(), 12);
+    assert!(parts["salesforce.agent_builders"].coverage.requests >= 4);
+    let stats = control(&servers, "stats", None).await;
+    assert!(stats["query_more"].as_u64().unwrap() >= 3, "{stats}");
+}
+
+#[tokio::test]
+async fn a_scan_stops_at_its_share_of_the_daily_allowance_and_says_so() {
+    let config = SimConfig {
+        daily_max: 2_000,
+        daily_used: 1_700,
+        ..SimConfig::default()
+    };
+    let servers = org(config.clone(), "risky").await;
+    // 10 % of the 300 requests left: 30.
+    let c = collector(&jwt_spec(&servers, &config, json!({}))).unwrap();
+    let parts = read_all(c.as_ref()).await.expect("deferring is not a failure");
+    let deferred: Vec<&str> = parts
+        .values()
+        .filter(|p| p.coverage.status == CoverageStatus::Deferred)
+        .map(|p| p.coverage.resource.as_str())
+        .collect();
+    assert!(
+        !deferred.is_empty(),
+        "a share of 20 requests does not read the whole org"
+    );
+    assert_eq!(status(&parts, "limits"), CoverageStatus::Collected);
+    let reason = parts["salesforce.metadata.settings"]
+        .coverage
+        .error
+        .clone()
+        .unwrap_or_default();
+    assert!(reason.contains("share of the org's daily API requests"), "{reason}");
+    let stats = control(&servers, "stats", None).await;
+    let spent = stats["api_used"].as_u64().unwrap() - 1_700;
+    assert!(spent <= 31, "the scan spent {spent} of a 30-request share (+ /limits)");
+    // A larger share reads it all.
+    let c = collector(&jwt_spec(&servers, &config, json!({"max_daily_share": 100.0}))).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    assert!(parts.values().all(|p| p.coverage.status != CoverageStatus::Deferred));
+    // Whatever the share, the last 10 % of the org's allowance is left to its own integrations.
+    control(&servers, "budget/1850/2000", None).await;
+    let c = collector(&jwt_spec(&servers, &config, json!({"max_daily_share": 100.0}))).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    let reason = parts["salesforce.Organization"]
+        .coverage
+        .error
+        .clone()
+        .unwrap_or_default();
+    assert!(reason.contains("leaves the last 10 %"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_exhausted_org_stops_the_scan_and_concurrency_refusals_are_retried() {
+    let config = SimConfig::default();
+    let servers = org(config.clone(), "clean").await;
+    control(&servers, "concurrency_storm/2", None).await;
+    let c = collector(&jwt_spec(&servers, &config, json!({}))).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    assert!(parts.values().all(|p| p.coverage.status == CoverageStatus::Collected));
+    assert!(
+        c.stats().throttled() >= 2,
+        "ConcurrentPerOrgLongTxn is throttling, retried"
+    );
+    // TotalRequests Limit exceeded: the whole scan stops, to be retried later.
+    control(&servers, "budget/15000/15000", None).await;
+    let c = collector(&jwt_spec(&servers, &config, json!({}))).unwrap();
+    match read_all(c.as_ref()).await {
+        Err(ApiError::Throttled { status: 403, .. }) => {}
+        other => panic!("expected the scan to stop throttled, got {:?}", other.map(|p| p.len())),
+    }
+}
+
+#[tokio::test]
+async fn metadata_faults_are_coverage_gaps_and_jwt_tokens_use_soap_68() {
+    let config = SimConfig {
+        metadata_access: false,
+        ..SimConfig::default()
+    };
+    let servers = org(config.clone(), "risky").await;
+    let c = collector(&jwt_spec(&servers, &config, json!({}))).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    for resource in ["metadata.settings", "metadata.Bot", "metadata.ConnectedApp"] {
+        assert_eq!(status(&parts, resource), CoverageStatus::Forbidden, "{resource}");
+    }
+    let reason = parts["salesforce.metadata.settings"].coverage.error.clone().unwrap();
+    assert!(
+        reason.contains("INSUFFICIENT_ACCESS") && reason.contains("Modify Metadata"),
+        "{reason}"
+    );
+    assert_eq!(
+        status(&parts, "BotDefinition"),
+        CoverageStatus::Collected,
+        "REST reads go on"
+    );
+
+    // JWT-format access tokens: SOAP at v67.0 or lower refuses them (§9.1.1).
+    let config = SimConfig {
+        jwt_shaped_tokens: true,
+        ..SimConfig::default()
+    };
+    let servers = org(config.clone(), "risky").await;
+    let c = collector(&jwt_spec(&servers, &config, json!({}))).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    assert_eq!(status(&parts, "metadata.settings"), CoverageStatus::Collected);
+    let log = control(&servers, "requests", None).await;
+    let soap: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .filter(|p| p.contains("/Soap/m/"))
+        .collect();
+    assert!(
+        !soap.is_empty() && soap.iter().all(|p| p.ends_with("/68.0")),
+        "{soap:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_credentials_work_on_my_domain_and_are_refused_on_the_login_host() {
+    let config = SimConfig::default();
+    let servers = org(config.clone(), "clean").await;
+    let spec = |login: &str| ConnectionSpec {
+        id: "sf".into(),
+        provider: "salesforce".into(),
+        settings: json!({"login_url": login, "client_id": config.consumer_key, "rdap_url": "off"}),
+        secrets: [("client_secret".to_string(), config.consumer_secret.clone())].into(),
+    };
+    let refused = connectors::verify(&spec(&servers.login.base_url))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("request not supported on this domain"), "{refused}");
+    connectors::verify(&spec(&servers.instance.base_url)).await.unwrap();
+    let mut wrong = spec(&servers.instance.base_url);
+    wrong.secrets.insert("client_secret".into(), "nope".into());
+    let refused = connectors::verify(&wrong).await.unwrap_err().to_string();
+    assert!(refused.contains("invalid_client"), "{refused}");
+    assert!(!refused.contains("nope"));
+}
+
+#[tokio::test]
+async fn a_wrong_key_or_user_is_refused_in_the_orgs_words() {
+    let config = SimConfig::default();
+    let servers = org(config.clone(), "clean").await;
+    let mut spec = jwt_spec(&servers, &config, json!({"username": "someone.else@acme.example"}));
+    let refused = connectors::verify(&spec).await.unwrap_err().to_string();
+    assert!(refused.contains("invalid_grant"), "{refused}");
+    spec.secrets.insert(
+        "private_key".into(),
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----".into(),
+    );
+    let err = collector(&spec).err().unwrap().to_string();
+    assert!(err.contains("PKCS#8") && !err.contains("AAAA"), "{err}");
+    let err = collector(&jwt_spec(&servers, &config, json!({"api_version": "66"})))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("api_version"), "{err}");
+    let err = connectors::verify(&jwt_spec(&servers, &config, json!({"api_version": "v70.0"})))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("v70.0 is not offered"), "{err}");
+}
+
+#[tokio::test]
+async fn tooling_prompt_templates_are_read_where_the_org_serves_them() {
+    let config = SimConfig {
+        prompt_templates_on_tooling: true,
+        ..SimConfig::default()
+    };
+    let servers = org(config.clone(), "risky").await;
+    let c = collector(&jwt_spec(&servers, &config, json!({}))).unwrap();
+    let parts = read_all(c.as_ref()).await.unwrap();
+    let templates = &parts["salesforce.GenAiPromptTemplate"].records;
+    assert!(templates.iter().any(|t| t["DeveloperName"] == "Lead_Triage_Summary"));
+    let log = control(&servers, "requests", None).await;
+    assert!(!log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["path"].as_str().unwrap_or("").ends_with("/einstein/prompt-templates")));
+}

@@ -277,6 +277,12 @@ impl OrgClient {
 
     /// Every record of one SOQL statement, following `nextRecordsUrl` on the instance only.
     pub async fn query(&self, api: Api, soql: &str) -> Result<QueryRead, ReadFailure> {
+        self.query_from(api, soql, None).await
+    }
+
+    /// Like [`OrgClient::query`], starting from a first page already in hand (a `/composite`
+    /// item's body), so only the further pages are fetched.
+    pub async fn query_from(&self, api: Api, soql: &str, first: Option<Value>) -> Result<QueryRead, ReadFailure> {
         let fail = |error: ApiError, requests| ReadFailure {
             error: error.into(),
             requests,
@@ -292,9 +298,16 @@ impl OrgClient {
         let headers: Vec<(&str, &str)> = batch.iter().map(|b| ("Sforce-Query-Options", b.as_str())).collect();
         let mut out = QueryRead::default();
         let mut seen = std::collections::HashSet::new();
+        let mut first = first;
         for _ in 0..MAX_PAGES {
-            let (_, body, sent) = self.get(&url, &headers).await.map_err(|f| f.after(out.requests))?;
-            out.requests += sent;
+            let body = match first.take() {
+                Some(body) => body,
+                None => {
+                    let (_, body, sent) = self.get(&url, &headers).await.map_err(|f| f.after(out.requests))?;
+                    out.requests += sent;
+                    body
+                }
+            };
             let malformed = |reason: &str| ApiError::Malformed {
                 url: format!("{endpoint} of {}", object_of(soql)),
                 reason: reason.to_string(),
@@ -339,6 +352,105 @@ impl OrgClient {
             },
             out.requests,
         ))
+    }
+
+    /// Several data-API queries in one `/composite` call, which counts as one request
+    /// (§2.10, §8.5: at most five queries per call). Each item's outcome in order: its first
+    /// page, or the error it answered. `Err` when the call itself failed; the caller then reads
+    /// the queries one by one.
+    pub async fn composite_queries(
+        &self,
+        statements: &[String],
+    ) -> Result<(Vec<Result<Value, ApiError>>, u64), ReadFailure> {
+        let base = self.data_base().await.map_err(|e| ReadFailure {
+            error: e.into(),
+            requests: 0,
+        })?;
+        let version = self.version().await.map_err(|e| ReadFailure {
+            error: e.into(),
+            requests: 0,
+        })?;
+        self.check_budget().map_err(|b| ReadFailure {
+            error: ReadError::Budget(b),
+            requests: 0,
+        })?;
+        let items: Vec<Value> = statements
+            .iter()
+            .enumerate()
+            .map(|(i, soql)| {
+                serde_json::json!({
+                    "method": "GET",
+                    "url": format!("/services/data/v{version}/query?q={}", encode(soql)),
+                    "referenceId": format!("q{i}"),
+                })
+            })
+            .collect();
+        let body = serde_json::json!({"allOrNone": false, "compositeRequest": items});
+        let before = self.api.stats.requests();
+        let answer = self
+            .api
+            .send(reqwest::Method::POST, &format!("{base}/composite"), &[], Some(&body))
+            .await;
+        let sent = self.api.stats.requests() - before;
+        self.allowance.spent.fetch_add(sent, Ordering::Relaxed);
+        let answer = answer.map_err(|e| ReadFailure {
+            error: e.into(),
+            requests: sent,
+        })?;
+        self.observe(&answer.headers);
+        let Some(responses) = answer.body.get("compositeResponse").and_then(Value::as_array).cloned() else {
+            return Err(ReadFailure {
+                error: ApiError::Malformed {
+                    url: "composite".into(),
+                    reason: "the answer has no \"compositeResponse\" list".into(),
+                }
+                .into(),
+                requests: sent,
+            });
+        };
+        let outcomes = (0..statements.len())
+            .map(|i| {
+                let reference = format!("q{i}");
+                let item = responses
+                    .iter()
+                    .find(|r| r.get("referenceId").and_then(Value::as_str) == Some(reference.as_str()))
+                    .ok_or_else(|| ApiError::Malformed {
+                        url: "composite".into(),
+                        reason: format!("no answer for subrequest {reference}"),
+                    })?;
+                let status = item.get("httpStatusCode").and_then(Value::as_u64).unwrap_or(0) as u16;
+                let body = item.get("body").cloned().unwrap_or(Value::Null);
+                if (200..300).contains(&status) {
+                    return Ok(body);
+                }
+                Err(item_error(status, &body))
+            })
+            .collect();
+        Ok((outcomes, sent))
+    }
+}
+
+/// A `/composite` item's error as the error a plain request would have given.
+fn item_error(status: u16, body: &Value) -> ApiError {
+    let message = first_error(body)
+        .map(|(code, message)| format!("{code}: {message}"))
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let message = crate::http::redact_secrets(&message)
+        .chars()
+        .take(200)
+        .collect::<String>();
+    match disposition(status, &body.to_string()) {
+        Some(Disposition::Exhausted) | Some(Disposition::Throttle) => ApiError::Throttled {
+            status,
+            attempts: 1,
+            retry_after: None,
+        },
+        _ => match status {
+            401 => ApiError::Unauthorized(message),
+            403 => ApiError::Forbidden(message),
+            404 => ApiError::NotFound(message),
+            _ => ApiError::Status { status, message },
+        },
     }
 }
 

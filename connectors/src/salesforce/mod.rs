@@ -445,6 +445,40 @@ pub struct Salesforce {
     org: OrgClient,
     settings: Settings,
     rdap: rdap::Rdap,
+    /// Parts read ahead in a `/composite` call, handed out when their resource's turn comes
+    /// (a restarted scan has none and reads them again).
+    read_ahead: std::sync::Mutex<BTreeMap<String, ResourcePart>>,
+}
+
+/// Queries one `/composite` call may carry (§8.5).
+const COMPOSITE_QUERIES: usize = 5;
+
+/// The statement of a read that needs nothing from earlier parts and goes to the data API:
+/// what a `/composite` call may carry (Tooling queries are not documented there).
+fn batchable(step: &Step) -> Option<String> {
+    match &step.read {
+        Read::Soql {
+            api: Api::Data,
+            object,
+            fields,
+            filter: Filter::None,
+        } => Some(format!("SELECT {fields} FROM {object}")),
+        Read::Soql {
+            api: Api::Data,
+            object,
+            fields,
+            filter: Filter::Fixed(condition),
+        } => Some(format!("SELECT {fields} FROM {object} WHERE {condition}")),
+        Read::WebLeads => Some(WEB_LEADS.to_string()),
+        _ => None,
+    }
+}
+
+const WEB_LEADS: &str = "SELECT COUNT() FROM Lead WHERE LeadSource = 'Web'";
+
+/// The web-leads record from a `COUNT()` answer.
+fn web_leads(total: Option<u64>) -> Vec<Value> {
+    vec![json!({"LeadSource": "Web", "count": total})]
 }
 
 impl Salesforce {
@@ -517,7 +551,107 @@ impl Salesforce {
             org: OrgClient::new(api, tokens, settings.api_version.clone(), page_size),
             settings,
             rdap,
+            read_ahead: Default::default(),
         })
+    }
+
+    /// Reads `step` together with the next unread batchable steps in one `/composite` call;
+    /// `None` when there is nothing to batch it with or the call failed (then it is read
+    /// alone).
+    async fn read_batched(&self, step: &Step, earlier: &Parts) -> Option<Result<ResourcePart, ApiError>> {
+        let resource = step.resource();
+        if let Some(part) = self
+            .read_ahead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&resource)
+        {
+            return Some(Ok(part));
+        }
+        let own = batchable(step)?;
+        let steps = plan();
+        let ahead = self
+            .read_ahead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect::<BTreeSet<_>>();
+        let mut group: Vec<(String, String)> = vec![(resource.clone(), own)];
+        let start = steps.iter().position(|s| s.resource() == resource)?;
+        for later in &steps[start + 1..] {
+            if group.len() == COMPOSITE_QUERIES {
+                break;
+            }
+            let name = later.resource();
+            if earlier.contains_key(&name) || ahead.contains(&name) {
+                continue;
+            }
+            if let Some(statement) = batchable(later) {
+                group.push((name, statement));
+            }
+        }
+        if group.len() < 2 {
+            return None;
+        }
+        let statements: Vec<String> = group.iter().map(|(_, s)| s.clone()).collect();
+        let (outcomes, sent) = match self.org.composite_queries(&statements).await {
+            Ok(answer) => answer,
+            Err(ReadFailure {
+                error: ReadError::Budget(spent),
+                requests,
+            }) => {
+                return Some(Ok(ResourcePart::gap(
+                    &resource,
+                    CoverageStatus::Deferred,
+                    spent.0,
+                    Vec::new(),
+                    requests,
+                )))
+            }
+            Err(ReadFailure {
+                error: ReadError::Api(e),
+                ..
+            }) if e.stops_scan() => return Some(Err(e)),
+            // The org refused the composite call itself: read each query alone.
+            Err(_) => return None,
+        };
+        let mut mine = None;
+        for (i, ((name, statement), outcome)) in group.into_iter().zip(outcomes).enumerate() {
+            // The call's one request is the first resource's.
+            let spent = if i == 0 { sent } else { 0 };
+            let part = match outcome {
+                // A throttled item is read again alone, with the client's backoff.
+                Err(ApiError::Throttled { .. }) => continue,
+                Err(error) => part_for_failure(
+                    &name,
+                    ReadFailure {
+                        error: ReadError::Api(error),
+                        requests: spent,
+                    },
+                ),
+                Ok(first) => match self.org.query_from(Api::Data, &statement, Some(first)).await {
+                    Ok(read) => {
+                        let records = if statement == WEB_LEADS {
+                            web_leads(read.total_size)
+                        } else {
+                            read.records
+                        };
+                        Ok(ResourcePart::collected(&name, records, spent + read.requests))
+                    }
+                    Err(failure) => part_for_failure(&name, failure.after(spent)),
+                },
+            };
+            if name == resource {
+                mine = Some(part);
+            } else if let Ok(part) = part {
+                self.read_ahead
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(name, part);
+            }
+        }
+        mine
     }
 
     /// Signs in and reads the versions list: proves the credentials and the instance.
@@ -532,6 +666,9 @@ impl Salesforce {
 
     async fn fetch_step(&self, step: &Step, earlier: &Parts) -> Result<ResourcePart, ApiError> {
         let resource = step.resource();
+        if let Some(part) = self.read_batched(step, earlier).await {
+            return part;
+        }
         let outcome = match &step.read {
             Read::Limits => self.read_limits().await,
             Read::Soql {
@@ -552,14 +689,9 @@ impl Salesforce {
             },
             Read::WebLeads => self
                 .org
-                .query(Api::Data, "SELECT COUNT() FROM Lead WHERE LeadSource = 'Web'")
+                .query(Api::Data, WEB_LEADS)
                 .await
-                .map(|read| {
-                    (
-                        vec![json!({"LeadSource": "Web", "count": read.total_size})],
-                        read.requests,
-                    )
-                }),
+                .map(|read| (web_leads(read.total_size), read.requests)),
             Read::PromptTemplates => self.read_prompt_templates().await,
             Read::Metadata { kind, names } => match names(earlier) {
                 Ok(names) => self.read_metadata(kind, names).await,

@@ -279,9 +279,9 @@ fn evaluate_inventory(
             _ => Box::new(std::iter::empty()),
         };
         let variable = if kind == "untrusted_input" { "input" } else { kind };
-        let mut seen_any = false;
+        // Rules with a gap that were reported not_assessed on at least one resource.
+        let mut judged: BTreeSet<&str> = BTreeSet::new();
         for (id, name, value) in items {
-            seen_any = true;
             // Bind the resource once; every rule of its kind runs against this one scope.
             let mut ctx = tenant_scope.new_inner_scope();
             ctx.add_variable_from_value(variable, value);
@@ -300,6 +300,7 @@ fn evaluate_inventory(
                 if let Some(reason) = gap {
                     out.results
                         .push(result(rule, id, Outcome::NotAssessed, Some(reason.clone())));
+                    judged.insert(rule.meta.id.as_str());
                     continue;
                 }
                 if let Some(took) = overran.get(&rule.meta.id) {
@@ -342,10 +343,12 @@ fn evaluate_inventory(
                 }
             }
         }
-        if !seen_any {
-            // Nothing to look at: say so when it may be because we could not see.
-            for (rule, gap) in &rules_of_kind {
-                if let Some(reason) = gap {
+        // A rule with a gap that judged no resource (none there, or none it applies to, which
+        // may be because of what could not be read) is not assessed on the connection as a
+        // whole, so its earlier findings stay open instead of resolving unseen.
+        for (rule, gap) in &rules_of_kind {
+            if let Some(reason) = gap {
+                if !judged.contains(rule.meta.id.as_str()) {
                     out.results.push(result(
                         rule,
                         &inv.connection_id,

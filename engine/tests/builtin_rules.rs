@@ -446,6 +446,28 @@ fn a_rule_whose_resource_was_not_collected_is_not_assessed() {
 }
 
 #[test]
+fn a_rule_with_a_gap_that_applies_to_nothing_is_not_assessed_on_the_connection() {
+    // The users were deferred by the API budget, so no principal is known to run an agent:
+    // SF-AI-001 applies to nothing it can see, which must not read as "nothing to flag".
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_salesforce();
+    let users = inv
+        .coverage
+        .iter_mut()
+        .find(|c| c.resource == "salesforce.User")
+        .unwrap();
+    users.status = CoverageStatus::Deferred;
+    users.error = Some("deferred to stay within 10% of the daily API allowance".into());
+    inv.principals
+        .retain(|p| matches!(p.kind, PrincipalKind::App | PrincipalKind::Guest));
+    let r = outcomes(&rules, &inv, "SF-AI-001");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0, inv.connection_id);
+    assert_eq!(r[0].1, Outcome::NotAssessed);
+    assert!(r[0].2.as_deref().unwrap().contains("salesforce.User"), "{r:?}");
+}
+
+#[test]
 fn an_unreadable_run_as_user_is_not_assessed_rather_than_passed() {
     let rules = RuleSet::builtin().unwrap();
     let mut inv = hardened();

@@ -1434,3 +1434,160 @@ async fn connecting_microsoft_365(e: Env) {
     let (_, log) = api.get(&admin, "/api/v1/tenants/acme/audit").await;
     assert!(log.to_string().contains("connection.admin_sign_in"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_salesforce_by_signing_in_with_pkce() {
+    let e = Env::new("salesforce-oauth", None);
+    e.run(&["tenant", "add", "acme"]).await;
+    let out = e
+        .cmd(&["user", "add", "ana@acme.example", "--password-env", "PW"])
+        .env("PW", "correct horse battery")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    e.run(&[
+        "user",
+        "grant",
+        "ana@acme.example",
+        "--tenant",
+        "acme",
+        "--role",
+        "admin",
+    ])
+    .await;
+    let admin = e.run(&["token", "create", "--tenant", "acme", "--role", "admin"]).await;
+    let (_server, url) = e.serve().await;
+    let config = sandbox::salesforce::SimConfig {
+        redirect_uris: vec![format!("{url}/oauth/callback")],
+        ..Default::default()
+    };
+    let org = sandbox::salesforce::scenarios::by_name("clean").unwrap();
+    let sim = sandbox::salesforce::start(config.clone(), org, 0).await.unwrap();
+    let login = sim.login.base_url.clone();
+    let http = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (ana, csrf) = web_session(&http, &url, "ana@acme.example").await;
+    let start = |login_url: String, secret: &'static str| {
+        let (http, url, ana, csrf) = (http.clone(), url.clone(), ana.clone(), csrf.clone());
+        let client_id = config.consumer_key.clone();
+        async move {
+            let r = http
+                .post(format!("{url}/t/acme/connect/salesforce"))
+                .header("cookie", ana)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("login_url", &login_url),
+                    ("client_id", &client_id),
+                    ("client_secret", secret),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    // Signing in as the integration user and allowing: back to the callback with a code.
+    let approve = |link: String| {
+        let http = http.clone();
+        let (user, password) = (config.usernames[0].clone(), config.sign_in_password.clone());
+        async move {
+            let q = query_of(&link);
+            let page = http.get(&link).send().await.unwrap();
+            assert_eq!(page.status(), StatusCode::OK, "the org accepts the request");
+            let target = url::Url::parse(&link).unwrap();
+            let r = http
+                .post(format!(
+                    "{}/services/oauth2/authorize",
+                    target.origin().ascii_serialization()
+                ))
+                .form(&[
+                    ("client_id", q["client_id"].as_str()),
+                    ("redirect_uri", &q["redirect_uri"]),
+                    ("state", &q["state"]),
+                    ("code_challenge", &q["code_challenge"]),
+                    ("scope", &q["scope"]),
+                    ("username", &user),
+                    ("pw", &password),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FOUND);
+            r.headers()["location"].to_str().unwrap().to_string()
+        }
+    };
+
+    // A login URL with a path is refused with a line that says what to give.
+    let (status, page) = start(format!("{login}/services/oauth2"), "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("give the host only"), "{page}");
+
+    // The link: Salesforce's authorize endpoint on the login host, code + PKCE S256, the
+    // API and refresh-token scopes, this server's callback; no secret in it.
+    let (status, page) = start(login.clone(), "wrong-secret").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let link = continue_link(&page);
+    let q = query_of(&link);
+    assert!(
+        link.starts_with(&format!("{login}/services/oauth2/authorize?")),
+        "{link}"
+    );
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q["scope"], "api refresh_token");
+    assert_eq!(q["redirect_uri"], format!("{url}/oauth/callback"));
+    assert_eq!(q["client_id"], config.consumer_key);
+    assert!(!link.contains("wrong-secret"));
+
+    // A wrong consumer secret: the org refuses the code exchange; the page says so in the
+    // org's words and shows no secret; nothing is stored.
+    let callback = approve(link).await;
+    let r = http.get(&callback).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let why = r.text().await.unwrap();
+    assert!(
+        why.contains("invalid client credentials") && !why.contains("wrong-secret"),
+        "{why}"
+    );
+    let api = Api {
+        client: http.clone(),
+        url: url.clone(),
+    };
+    let (_, list) = api.get(&admin, "/api/v1/tenants/acme/connections").await;
+    assert_eq!(list.as_array().unwrap().len(), 0);
+
+    // Without a secret (PKCE alone): connected, named after the org's instance, which the
+    // token answer gave (another port than the login host), and scanned with the refresh token.
+    let (_, page) = start(login.clone(), "").await;
+    let callback = approve(continue_link(&page)).await;
+    let r = http.get(&callback).header("cookie", &ana).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/t/acme/connections");
+    let (_, list) = api.get(&admin, "/api/v1/tenants/acme/connections").await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_ne!(sim.instance.base_url, login);
+    assert_eq!(
+        list[0]["label"],
+        format!("Salesforce {}", sim.instance.base_url),
+        "{list}"
+    );
+    assert!(
+        !list.to_string().contains("refresh_token\""),
+        "no token in the answer: {list}"
+    );
+    let scan = completed_scan(&api, &admin, "acme").await;
+    assert_eq!(scan["status"], "completed", "{scan}");
+    // The scan read the org at its instance as the signed-in user.
+    let stats: Value = http
+        .get(format!("{login}/__sandbox/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stats["rest_requests"].as_u64().unwrap() >= 10, "{stats}");
+}

@@ -361,6 +361,18 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     let sn = sandbox::servicenow::start(sn_config.clone(), sandbox::servicenow::scenarios::risky(), 0)
         .await
         .unwrap();
+    // ...and the Salesforce org's external client app.
+    let sf_config = sandbox::salesforce::SimConfig {
+        redirect_uris: vec![format!("{url}/oauth/callback")],
+        ..Default::default()
+    };
+    let sf = sandbox::salesforce::start(
+        sf_config.clone(),
+        sandbox::salesforce::scenarios::by_name("risky").unwrap(),
+        0,
+    )
+    .await
+    .unwrap();
     // ...and so does the Microsoft app registration.
     reqwest::Client::new()
         .post(format!("{base}/__sandbox/redirect_uris"))
@@ -431,6 +443,26 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     d.type_into("#passwd", &admin_password).await;
     d.click("#accept").await;
     d.wait_for("Copilot admin signed in", Duration::from_secs(20)).await;
+    // Salesforce: the admin's own app, PKCE without a secret, signed in as the integration user.
+    let page = d.source().await;
+    assert!(page.contains("Connect Salesforce by signing in") && page.contains("Require Proof Key for Code Exchange"));
+    d.type_into("#sfsso-login_url", &sf.login.base_url).await;
+    d.type_into("#sfsso-client_id", &sf_config.consumer_key).await;
+    d.click("#sign-in-salesforce").await;
+    d.wait_for("Continue to Salesforce", Duration::from_secs(10)).await;
+    shoot(&d, "salesforce-continue").await;
+    d.click("#continue").await;
+    d.wait_for("Allow Access?", Duration::from_secs(10)).await;
+    d.type_into("#username", &sf_config.usernames[0]).await;
+    d.type_into("#password", &sf_config.sign_in_password).await;
+    d.click("#allow").await;
+    let page = d
+        .wait_for(
+            &format!("<td>Salesforce {}", sf.instance.base_url),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(!page.contains(&sf_config.consumer_secret), "no secret on the page");
     shoot(&d, "connections").await;
 
     // Scan now: the progress page refreshes itself until the scan completes.
@@ -602,7 +634,7 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
     let page = d.wait_for("<h1>Connections</h1>", Duration::from_secs(10)).await;
     assert!(d.find_all("button.connect").await.is_empty(), "no Connect for a viewer");
     assert!(d
-        .find_all("#connect-m365, button.admin-sign-in, #sign-in-servicenow")
+        .find_all("#connect-m365, button.admin-sign-in, #sign-in-servicenow, #sign-in-salesforce")
         .await
         .is_empty());
     d.go(&format!("{url}/t/acme/schedules")).await;

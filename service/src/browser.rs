@@ -8,10 +8,13 @@
 //!   admin consent and the connection is made for the directory Entra names; later, optionally,
 //!   a Copilot or Power Platform admin signs in (code + PKCE) and the delegated refresh token
 //!   joins that connection's secrets.
+//! - Salesforce: the admin's own connected app or external client app (consumer key, and its
+//!   secret when the app requires one for the web server flow), then the org's sign-in as the
+//!   integration user; the org's `instance_url` comes from the token answer.
 
 use crate::access::token_hash;
 use crate::{endpoints, Caller, NewConnection, Result, Role, Service, ServiceError, TenantScope};
-use connectors::{m365, servicenow};
+use connectors::{m365, salesforce, servicenow};
 use std::collections::BTreeMap;
 use store::SealContext;
 
@@ -174,6 +177,63 @@ impl Service {
         Ok(url)
     }
 
+    /// Starts connecting a Salesforce org through its own sign-in (web server flow with PKCE,
+    /// reference §1.2): returns the URL to send the admin to. `login_url` is
+    /// `https://login.salesforce.com`, `https://test.salesforce.com` or the org's My Domain;
+    /// `redirect_uri` must be the app's callback URL exactly.
+    pub async fn begin_salesforce_sign_in(
+        &self,
+        scope: &TenantScope,
+        caller: &Caller,
+        login_url: &str,
+        client_id: &str,
+        client_secret: &str,
+        redirect_uri: &str,
+    ) -> Result<String> {
+        scope.require(Role::Admin)?;
+        let user_id = signed_in_person(caller)?;
+        let login_url = login_url.trim().trim_end_matches('/');
+        let parsed =
+            url::Url::parse(login_url).map_err(|e| ServiceError::Invalid(format!("login URL {login_url:?}: {e}")))?;
+        if parsed.path() != "/" || parsed.query().is_some() {
+            return Err(ServiceError::Invalid(format!(
+                "login URL {login_url:?}: give the host only, e.g. https://login.salesforce.com"
+            )));
+        }
+        endpoints::check(login_url, self.config.endpoints)
+            .map_err(|e| ServiceError::Invalid(format!("login_url: {e}")))?;
+        let client_id = client_id.trim();
+        if client_id.is_empty() || client_id.len() > 256 {
+            return Err(ServiceError::Invalid(
+                "the consumer key of the connected app (or external client app) is needed".into(),
+            ));
+        }
+        let state = crate::access::random_text(32);
+        let (url, verifier) = connectors::auth::authorization_request(
+            &salesforce::authorize_url(login_url),
+            client_id,
+            redirect_uri,
+            &state,
+            &salesforce::auth::SIGN_IN_SCOPES.map(String::from),
+        )
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        self.keep_state(
+            &state,
+            user_id,
+            scope,
+            salesforce::PROVIDER,
+            BTreeMap::from([
+                ("verifier".to_string(), verifier),
+                ("login_url".to_string(), login_url.to_string()),
+                ("client_id".to_string(), client_id.to_string()),
+                ("client_secret".to_string(), client_secret.trim().to_string()),
+                ("redirect_uri".to_string(), redirect_uri.to_string()),
+            ]),
+        )
+        .await?;
+        Ok(url)
+    }
+
     /// Keeps what the callback will need, sealed, under the state's hash, for ten minutes.
     async fn keep_state(
         &self,
@@ -316,6 +376,9 @@ impl Service {
         if row.provider == m365::PROVIDER {
             return self.finish_m365(&scope, back, &values).await;
         }
+        if row.provider == salesforce::PROVIDER {
+            return self.finish_salesforce(&scope, back, &values).await;
+        }
         let code = back
             .code
             .as_deref()
@@ -356,6 +419,52 @@ impl Service {
         };
         let id = self.connect(&scope, new).await?;
         Ok((tenant.slug, id))
+    }
+
+    async fn finish_salesforce(
+        &self,
+        scope: &TenantScope,
+        back: &Callback,
+        values: &BTreeMap<String, String>,
+    ) -> Result<(String, String)> {
+        let code = back
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty() && c.len() <= 4096)
+            .ok_or_else(|| ServiceError::Invalid("Salesforce sent no authorization code".into()))?;
+        let value = |k: &str| values.get(k).cloned().unwrap_or_default();
+        let secret = value("client_secret");
+        let signed_in = salesforce::auth::exchange_code(
+            &value("login_url"),
+            &value("client_id"),
+            Some(secret.as_str()).filter(|s| !s.is_empty()),
+            &value("redirect_uri"),
+            code,
+            &value("verifier"),
+        )
+        .await
+        .map_err(|e| ServiceError::Connect {
+            label: format!("Salesforce {}", value("login_url")),
+            reason: e.to_string(),
+        })?;
+        let settings = salesforce::Settings {
+            login_url: value("login_url"),
+            client_id: value("client_id"),
+            ..Default::default()
+        };
+        let mut secrets = BTreeMap::from([(salesforce::REFRESH_TOKEN.to_string(), signed_in.refresh_token)]);
+        if !secret.is_empty() {
+            secrets.insert(salesforce::CLIENT_SECRET.to_string(), secret);
+        }
+        let new = NewConnection {
+            provider: salesforce::PROVIDER.into(),
+            // The org the admin signed in to, which the login URL alone does not say.
+            label: format!("Salesforce {}", signed_in.session.instance_url),
+            settings: settings.to_value(),
+            secrets,
+        };
+        let id = self.connect(scope, new).await?;
+        Ok((scope.tenant.slug.clone(), id))
     }
 
     async fn finish_m365(

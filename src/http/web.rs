@@ -120,6 +120,7 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{slug}/connections", get(connections).post(connect))
         .route("/t/{slug}/connections/{id}/remove", post(remove_connection))
         .route("/t/{slug}/connect/servicenow", post(begin_servicenow))
+        .route("/t/{slug}/connect/salesforce", post(begin_salesforce))
         .route("/t/{slug}/connect/m365", post(begin_m365_consent))
         .route(
             "/t/{slug}/connections/{id}/admin-sign-in",
@@ -709,7 +710,7 @@ async fn connect(
                 secrets.insert(name.to_string(), v.to_string());
             }
         }
-        let place = ["instance_url", "directory_id"]
+        let place = ["instance_url", "directory_id", "login_url"]
             .iter()
             .find_map(|k| settings.get(*k).and_then(Value::as_str))
             .unwrap_or("")
@@ -762,6 +763,41 @@ async fn begin_servicenow(
             .await;
         let what = "sign in at ServiceNow as the integration user and allow aispm to read";
         continue_page(&s, &signed, &scope, started, "ServiceNow", what).await
+    })
+}
+
+#[derive(Deserialize)]
+struct SalesforceSignInForm {
+    csrf: Option<String>,
+    login_url: String,
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+}
+
+/// Starts a connect through the Salesforce org's own sign-in (web server flow with PKCE).
+async fn begin_salesforce(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+    Form(form): Form<SalesforceSignInForm>,
+) -> Response {
+    page_handler!(s, async {
+        let (signed, scope) = with_scope(&s, &headers, &slug).await?;
+        check_form(&signed, form.csrf.as_deref())?;
+        let started = s
+            .service
+            .begin_salesforce_sign_in(
+                &scope,
+                &signed.caller,
+                &form.login_url,
+                &form.client_id,
+                &form.client_secret,
+                &s.web.redirect_uri,
+            )
+            .await;
+        let what = "sign in at Salesforce as the read-only integration user and allow the app; aispm keeps only the refresh token, sealed, and reads the org as that user";
+        continue_page(&s, &signed, &scope, started, "Salesforce", what).await
     })
 }
 

@@ -159,12 +159,7 @@ pub struct SalesforceTokens {
 
 impl SalesforceTokens {
     pub fn new(login_url: &str, client_id: &str, grant: Grant) -> Result<Self, AuthError> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(30))
-            .user_agent(concat!("aispm/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| AuthError::Config(e.to_string()))?;
+        let http = token_http()?;
         Ok(SalesforceTokens {
             login_url: login_url.trim_end_matches('/').to_string(),
             client_id: client_id.to_string(),
@@ -187,10 +182,6 @@ impl SalesforceTokens {
             Grant::RefreshToken { slot, .. } => slot.rotated(),
             _ => None,
         }
-    }
-
-    fn token_url(&self) -> String {
-        format!("{}/services/oauth2/token", self.login_url)
     }
 
     async fn request_token(&self) -> Result<Cached, AuthError> {
@@ -221,41 +212,7 @@ impl SalesforceTokens {
                 }
             }
         }
-        let answer = self
-            .http
-            .post(self.token_url())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::Unreachable(e.without_url().to_string()))?;
-        let status = answer.status();
-        if status.is_redirection() {
-            return Err(AuthError::Rejected(format!(
-                "the token endpoint answered HTTP {status} (a redirect); is the login URL the org's login host?"
-            )));
-        }
-        let bytes = read_limited(answer, 64 * 1024).await?;
-        if !status.is_success() {
-            // §8.1: show the org's own words (`invalid_grant: request not supported on this domain`).
-            return Err(match serde_json::from_slice::<TokenRefusal>(&bytes) {
-                Ok(refusal) => {
-                    let short = |t: &str| redact_secrets(t).chars().take(160).collect::<String>();
-                    AuthError::Rejected(match refusal.error_description {
-                        Some(d) => format!("{}: {}", short(&refusal.error), short(&d)),
-                        None => short(&refusal.error),
-                    })
-                }
-                Err(_) => AuthError::Rejected(format!("the token endpoint answered HTTP {status}")),
-            });
-        }
-        let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|_| {
-            AuthError::Rejected(format!(
-                "the token endpoint's answer ({} bytes) is not a Salesforce token answer; it is not shown because it may hold a token",
-                bytes.len()
-            ))
-        })?;
-        let instance_url = instance_url_allowed(&answer.instance_url, &self.login_url).map_err(AuthError::Rejected)?;
+        let (answer, instance_url) = post_token(&self.http, &self.login_url, &form).await?;
         let (org_id, user_id) = identity_ids(answer.id.as_deref());
         if let (Grant::RefreshToken { slot, .. }, Some(rotated)) = (&self.grant, &answer.refresh_token) {
             slot.replace_secret(rotated);
@@ -270,6 +227,108 @@ impl SalesforceTokens {
             expires: Instant::now() + TOKEN_LIFETIME,
         })
     }
+}
+
+fn token_http() -> Result<reqwest::Client, AuthError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("aispm/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AuthError::Config(e.to_string()))
+}
+
+/// One token request: the answer and its checked `instance_url`.
+async fn post_token(
+    http: &reqwest::Client,
+    login_url: &str,
+    form: &[(&str, String)],
+) -> Result<(TokenAnswer, String), AuthError> {
+    let answer = http
+        .post(format!("{login_url}/services/oauth2/token"))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| AuthError::Unreachable(e.without_url().to_string()))?;
+    let status = answer.status();
+    if status.is_redirection() {
+        return Err(AuthError::Rejected(format!(
+            "the token endpoint answered HTTP {status} (a redirect); is the login URL the org's login host?"
+        )));
+    }
+    let bytes = read_limited(answer, 64 * 1024).await?;
+    if !status.is_success() {
+        // §8.1: show the org's own words (`invalid_grant: request not supported on this domain`).
+        return Err(match serde_json::from_slice::<TokenRefusal>(&bytes) {
+            Ok(refusal) => {
+                let short = |t: &str| redact_secrets(t).chars().take(160).collect::<String>();
+                AuthError::Rejected(match refusal.error_description {
+                    Some(d) => format!("{}: {}", short(&refusal.error), short(&d)),
+                    None => short(&refusal.error),
+                })
+            }
+            Err(_) => AuthError::Rejected(format!("the token endpoint answered HTTP {status}")),
+        });
+    }
+    let answer: TokenAnswer = serde_json::from_slice(&bytes).map_err(|_| {
+        AuthError::Rejected(format!(
+            "the token endpoint's answer ({} bytes) is not a Salesforce token answer; it is not shown because it may hold a token",
+            bytes.len()
+        ))
+    })?;
+    let instance_url = instance_url_allowed(&answer.instance_url, login_url).map_err(AuthError::Rejected)?;
+    Ok((answer, instance_url))
+}
+
+/// The scopes an admin's sign-in asks for: the REST, Tooling and Metadata APIs, and a refresh
+/// token so scans run without the admin (§1.2, §1.3). Nothing that grants more than the
+/// signed-in user already has.
+pub const SIGN_IN_SCOPES: [&str; 2] = ["api", "refresh_token"];
+
+/// What an admin's browser sign-in leaves: the refresh token to keep (sealed) and the org it
+/// opens.
+pub struct SignedIn {
+    pub refresh_token: String,
+    pub session: Session,
+}
+
+/// Trades the web server flow's code (with its PKCE verifier) for tokens (§1.2 step 2). The
+/// secret only when the app requires one for the web server flow.
+pub async fn exchange_code(
+    login_url: &str,
+    client_id: &str,
+    client_secret: Option<&str>,
+    redirect_uri: &str,
+    code: &str,
+    verifier: &str,
+) -> Result<SignedIn, AuthError> {
+    let login_url = login_url.trim_end_matches('/');
+    let mut form: Vec<(&str, String)> = vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", code.into()),
+        ("client_id", client_id.into()),
+        ("redirect_uri", redirect_uri.into()),
+        ("code_verifier", verifier.into()),
+    ];
+    if let Some(secret) = client_secret.filter(|s| !s.is_empty()) {
+        form.push(("client_secret", secret.into()));
+    }
+    let (answer, instance_url) = post_token(&token_http()?, login_url, &form).await?;
+    let refresh_token = answer.refresh_token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        AuthError::Rejected(
+            "the org issued no refresh token: give the app the refresh_token (offline_access) scope".into(),
+        )
+    })?;
+    let (org_id, user_id) = identity_ids(answer.id.as_deref());
+    Ok(SignedIn {
+        refresh_token,
+        session: Session {
+            instance_url,
+            org_id,
+            user_id,
+        },
+    })
 }
 
 /// Org and user ids from the identity URL `https://login…/id/{orgId}/{userId}`.

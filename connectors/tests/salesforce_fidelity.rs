@@ -153,6 +153,14 @@ fn all_collected() -> Parts {
         .collect()
 }
 
+fn key_columns(keys: &connectors::salesforce::Keys) -> Vec<String> {
+    keys(&all_collected())
+        .unwrap()
+        .into_iter()
+        .map(|(c, _)| c.to_string())
+        .collect()
+}
+
 #[test]
 fn every_query_names_fields_salesforce_publishes() {
     let defs = published();
@@ -177,11 +185,12 @@ fn every_query_names_fields_salesforce_publishes() {
         let columns: Vec<String> = match filter {
             Filter::None => Vec::new(),
             Filter::Fixed(condition) => condition_fields(condition),
-            Filter::Keys(keys) => keys(&all_collected())
-                .unwrap()
-                .into_iter()
-                .map(|(c, _)| c.to_string())
-                .collect(),
+            Filter::Keys(keys) => key_columns(keys),
+            Filter::KeysAnd(condition, keys) => {
+                let mut columns = condition_fields(condition);
+                columns.extend(key_columns(keys));
+                columns
+            }
         };
         for column in columns {
             problems.extend(check_path(&defs, *api, object, &column));

@@ -100,6 +100,21 @@ async fn the_risky_org_is_read_completely_through_jwt_bearer() {
     assert_eq!(support.attributes["planner_link"], "bot_metadata");
     let lookup = inv.tools.iter().find(|t| t.name == "Lookup Lead Details").unwrap();
     assert_eq!(lookup.attributes["runs_without_sharing"], true);
+    // The guest's permission set grants the class (SetupEntityAccess); the agent user's own
+    // access is not a guest's.
+    assert_eq!(
+        lookup.attributes["guests_with_class_access"],
+        json!([scenarios::USERNAME_GUEST])
+    );
+    let agent_user = inv
+        .principals
+        .iter()
+        .find(|p| p.name == scenarios::USERNAME_AGENT)
+        .unwrap();
+    assert!(agent_user.attributes["apex_class_access"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(scenarios::CLASS_LEAD_LOOKUP)));
     assert!(support.tools.iter().any(|b| b.tool_id == lookup.id));
     let template = inv.tools.iter().find(|t| t.kind == "prompt_template").unwrap();
     assert_eq!(
@@ -117,6 +132,13 @@ async fn the_risky_org_is_read_completely_through_jwt_bearer() {
         .find(|t| t.kind == "trusted_url" && t.attributes["registered_domain"] == scenarios::LAPSED_DOMAIN)
         .unwrap();
     assert_eq!(lapsed.attributes["domain_lapsed"], true);
+    // The external client app reads like a connected app, in its own spelling (§2.8).
+    let bridge = inv.principals.iter().find(|p| p.name == "Partner Bot Bridge").unwrap();
+    assert_eq!(bridge.attributes["app_kind"], "external_client_app");
+    assert_eq!(bridge.attributes["agent_api_scopes"], json!(["Chatbot", "SFAP"]));
+    assert_eq!(bridge.attributes["ip_relaxation"], "BYPASS");
+    assert_eq!(bridge.attributes["admin_approved_only"], false);
+    assert_eq!(bridge.attributes["run_as_modify_or_view_all_data"], true);
     let legacy = inv.principals.iter().find(|p| p.name == "Legacy Integration").unwrap();
     assert_eq!(legacy.attributes["full_scope"], true);
     assert_eq!(legacy.attributes["dormant_tokens"].as_array().unwrap().len(), 1);
@@ -317,4 +339,178 @@ async fn tooling_prompt_templates_are_read_where_the_org_serves_them() {
         .unwrap()
         .iter()
         .any(|r| r["path"].as_str().unwrap_or("").ends_with("/einstein/prompt-templates")));
+}
+
+/// The fewest requests a complete read of `org` can take within what Salesforce documents:
+/// 2,000 rows a query page; five data-API queries a `/composite` call (Tooling queries are not
+/// documented there); ten components a `readMetadata` call, one type each; `IN` lists of about
+/// 170 ids (strings in a WHERE clause stay under 4,000 characters). A lower bound written from
+/// the org's records, independently of the connector's plan.
+fn fewest_requests(org: &scenarios::Org) -> u64 {
+    let pages = |rows: usize| rows.div_ceil(2000).max(1) as u64;
+    let lists = |keys: usize| keys.div_ceil(170).max(1) as u64;
+    let n = |object: &str| org.tables.rows(object).len();
+    let text = |r: &serde_json::Map<String, Value>, f: &str| r.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+    let components = |ty: &str| org.metadata.get(ty).map_or(0, Vec::len);
+    let distinct = |object: &str, field: &str| {
+        org.tables
+            .rows(object)
+            .iter()
+            .map(|r| text(r, field))
+            .filter(|v| !v.is_empty())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let builder_sets: Vec<String> = org
+        .tables
+        .rows("PermissionSet")
+        .iter()
+        .filter(|s| s.get("PermissionsEinsteinAgentPlatformBuilder") == Some(&json!(true)))
+        .map(|s| text(s, "Id"))
+        .collect();
+    let builders = org
+        .tables
+        .rows("PermissionSetAssignment")
+        .iter()
+        .filter(|a| builder_sets.contains(&text(a, "PermissionSetId")))
+        .count();
+    let active_sites = org
+        .tables
+        .rows("Site")
+        .iter()
+        .filter(|s| text(s, "Status") == "Active")
+        .count();
+    // The versions list and /limits.
+    let mut total = 2;
+    // Data-API queries that need nothing earlier: one /composite call per five, then their
+    // later pages.
+    let independent = [
+        n("Organization"),
+        1, // SELECT COUNT() FROM Lead WHERE LeadSource = 'Web'
+        n("BotDefinition"),
+        active_sites,
+        n("Network"),
+        n("MessagingChannel"),
+        builders,
+        n("CspTrustedSite"),
+        n("ConnectedApplication"),
+        n("OauthToken"),
+    ];
+    total += independent.len().div_ceil(5) as u64 + independent.iter().map(|r| pages(*r) - 1).sum::<u64>();
+    // Tooling queries, one request a page.
+    for object in [
+        "GenAiPlannerDefinition",
+        "GenAiPluginDefinition",
+        "GenAiPlannerFunctionDef",
+        "GenAiPluginFunctionDef",
+        "GenAiFunctionDefinition",
+        "NetworkBotDefinition",
+        "EmbeddedServiceConfig",
+        "EmbeddedServiceMessagingChannel",
+    ] {
+        total += pages(n(object));
+    }
+    // Prompt templates: the Tooling probe that answers INVALID_TYPE, the Connect list (50 a
+    // page), listMetadata and readMetadata of their bodies.
+    let templates = components("GenAiPromptTemplate");
+    total += 1 + templates.div_ceil(50).max(1) as u64 + 1 + templates.div_ceil(10) as u64;
+    // Bot metadata and connected apps (listMetadata, then readMetadata), the three settings.
+    total += components("Bot").div_ceil(10) as u64;
+    for ty in [
+        "ConnectedApp",
+        "ExtlClntAppOauthSettings",
+        "ExtlClntAppOauthConfigurablePolicies",
+    ] {
+        total += 1 + components(ty).div_ceil(10) as u64;
+    }
+    total += 3;
+    // Apex behind actions by id, the prompt templates' data-provider classes by name.
+    let apex_targets: std::collections::BTreeSet<String> = org
+        .tables
+        .rows("GenAiFunctionDefinition")
+        .iter()
+        .filter(|f| text(f, "InvocationTargetType") == "apex")
+        .map(|f| text(f, "InvocationTarget"))
+        .collect();
+    total += lists(apex_targets.len()) + 1;
+    // The users whose rights matter (agent users, site guests; the client-credentials Run As
+    // users by name), their assignments, their sets' object permissions and class access.
+    let users = distinct("BotDefinition", "BotUserId").len() + active_sites;
+    let by_name = org.metadata.get("ConnectedApp").into_iter().flatten().any(|app| {
+        app["oauthConfig"]["oauthClientCredentialUser"]
+            .as_str()
+            .is_some_and(|u| !u.is_empty())
+    }) || org
+        .metadata
+        .get("ExtlClntAppOauthConfigurablePolicies")
+        .into_iter()
+        .flatten()
+        .any(|p| p["clientCredentialsFlowUser"].as_str().is_some_and(|u| !u.is_empty()));
+    total += lists(users) + u64::from(by_name);
+    let user_ids = distinct("BotDefinition", "BotUserId");
+    let assignments: Vec<&serde_json::Map<String, Value>> = org
+        .tables
+        .rows("PermissionSetAssignment")
+        .iter()
+        .filter(|a| user_ids.contains(&text(a, "AssigneeId")))
+        .collect();
+    total += lists(users).max(pages(assignments.len()));
+    let sets: std::collections::BTreeSet<String> = assignments.iter().map(|a| text(a, "PermissionSetId")).collect();
+    for object in ["ObjectPermissions", "SetupEntityAccess"] {
+        let rows = org
+            .tables
+            .rows(object)
+            .iter()
+            .filter(|r| sets.contains(&text(r, "ParentId")))
+            .count();
+        total += lists(sets.len()).max(pages(rows));
+    }
+    total
+}
+
+/// Point 8: a scan reads an org near the fewest requests Salesforce's paging and batching allow,
+/// for the `risky` org and for a generated one of 2,000 agents and 50,000 users.
+#[tokio::test]
+async fn scans_stay_near_the_fewest_requests_paging_and_batching_allow() {
+    let generated = scenarios::generated(2000, 50_000);
+    for (label, org) in [
+        ("risky org", scenarios::by_name("risky").unwrap()),
+        ("generated org (2,000 agents, 50,000 users)", generated),
+    ] {
+        let fewest = fewest_requests(&org);
+        let agents = org.tables.rows("BotDefinition").len();
+        let config = SimConfig::default();
+        let servers = start(config.clone(), org, 0).await.unwrap();
+        let spec = jwt_spec(&servers, &config, json!({}));
+        let c = collector(&spec).unwrap();
+        let parts = read_all(c.as_ref()).await.unwrap();
+        let gaps: Vec<_> = parts
+            .values()
+            .filter(|p| {
+                !matches!(
+                    p.coverage.status,
+                    CoverageStatus::Collected | CoverageStatus::Unsupported
+                )
+            })
+            .map(|p| (&p.coverage.resource, p.coverage.status, &p.coverage.error))
+            .collect();
+        assert!(gaps.is_empty(), "{label}: {gaps:#?}");
+        let stats = control(&servers, "stats", None).await;
+        let api = stats["rest_requests"].as_u64().unwrap() + stats["soap_requests"].as_u64().unwrap();
+        assert_eq!(
+            api,
+            c.stats().requests(),
+            "the scan counts what the org counted: {stats}"
+        );
+        println!(
+            "{label}: {api} API requests ({} REST, {} Metadata SOAP), fewest possible {fewest}",
+            stats["rest_requests"], stats["soap_requests"]
+        );
+        assert!(api >= fewest, "{label}: the bound is wrong: {api} < {fewest}");
+        assert!(
+            api * 100 <= fewest * 110,
+            "{label}: {api} requests, more than 10 % above the fewest ({fewest})"
+        );
+        let inv = c.transform(&parts, &spec.id, "2026-12-02T00:00:00Z");
+        assert_eq!(inv.agents.len(), agents, "{label}: every agent read");
+    }
 }

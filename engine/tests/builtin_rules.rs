@@ -824,6 +824,7 @@ fn hardened_salesforce() -> Inventory {
         "User",
         "PermissionSetAssignment",
         "ObjectPermissions",
+        "SetupEntityAccess",
         "agent_builders",
         "CspTrustedSite",
         "trusted_url_domains",
@@ -872,7 +873,7 @@ fn hardened_salesforce() -> Inventory {
         ],
         "tools": [
             {"id": "sf:action:apex", "kind": "action.apex", "name": "Update case", "capabilities": ["execute_code", "read", "write"], "targets": ["salesforce:object:Product2"], "active": true,
-             "attributes": {"apex_class": "CaseUpdater", "apex_sharing": "with", "apex_api_version": 67.0, "runs_without_sharing": false, "writes_data": true, "confirmation_required": true, "developer_name": "Update_Case", "invocation_target": "CaseUpdater"}},
+             "attributes": {"apex_class": "CaseUpdater", "apex_sharing": "with", "apex_api_version": 67.0, "runs_without_sharing": false, "guests_with_class_access": [], "writes_data": true, "confirmation_required": true, "developer_name": "Update_Case", "invocation_target": "CaseUpdater"}},
             {"id": "sf:action:prompt", "kind": "action.generatePromptResponse", "name": "Summarise", "capabilities": ["read"], "targets": ["salesforce:object:Product2"], "active": true,
              "attributes": {"writes_data": false, "confirmation_required": false, "developer_name": "Summarise", "invocation_target": "Product_Overview"}},
             {"id": "sf:template:product", "kind": "prompt_template", "name": "Product overview", "capabilities": ["read"], "targets": ["salesforce:object:Product2"], "active": true,
@@ -1043,6 +1044,14 @@ fn salesforce_cases() -> Vec<(&'static str, Break)> {
                 "salesforce:agent:service",
                 "log_private_conversation_data",
                 json!(true),
+            )
+        }),
+        ("SF-AI-031", |i| {
+            tool_attr(
+                i,
+                "sf:action:apex",
+                "guests_with_class_access",
+                json!(["site@acme.example"]),
             )
         }),
         ("SF-PATH-001", |i| {

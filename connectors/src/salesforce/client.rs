@@ -493,6 +493,30 @@ pub fn soql_list<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<String
     (!quoted.is_empty()).then(|| format!("({})", quoted.join(", ")))
 }
 
+/// The values as quoted `IN (...)` lists of at most `max_chars` characters each (a value longer
+/// than that on its own gets a list of its own); what is not an id, API name or username is
+/// left out.
+pub fn soql_lists<'a>(values: impl IntoIterator<Item = &'a str>, max_chars: usize) -> Vec<String> {
+    let mut lists = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    let mut length = 2;
+    for value in values.into_iter().filter(|v| is_api_name(v)) {
+        let quoted = format!("'{value}'");
+        let added = quoted.len() + if current.is_empty() { 0 } else { 2 };
+        if !current.is_empty() && length + added > max_chars {
+            lists.push(format!("({})", current.join(", ")));
+            current.clear();
+            length = 2;
+        }
+        length += quoted.len() + if current.is_empty() { 0 } else { 2 };
+        current.push(quoted);
+    }
+    if !current.is_empty() {
+        lists.push(format!("({})", current.join(", ")));
+    }
+    lists
+}
+
 /// A Salesforce id or API name (`LeadLookupController`, `ns__Class`, `0055g00000AgEnTAAV`),
 /// or a username (`name@domain`): what may be placed in a SOQL literal.
 pub fn is_api_name(value: &str) -> bool {
@@ -510,6 +534,25 @@ pub fn is_id(value: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn in_lists_stay_within_their_length() {
+        let ids: Vec<String> = (0..1000).map(|n| format!("005Dn0000A{n:05}IQE")).collect();
+        let lists = super::soql_lists(ids.iter().map(String::as_str), 3800);
+        assert!(
+            lists.iter().all(|l| l.len() <= 3800),
+            "{:?}",
+            lists.iter().map(|l| l.len()).collect::<Vec<_>>()
+        );
+        let joined = lists.join("");
+        assert!(
+            ids.iter().all(|id| joined.contains(&format!("'{id}'"))),
+            "every id is sent once"
+        );
+        assert_eq!(lists.len(), 1000_usize.div_ceil(3800 / 22));
+        assert_eq!(super::soql_lists(["bad'value", "ok"], 3800), vec!["('ok')".to_string()]);
+        assert!(super::soql_lists([], 3800).is_empty());
+    }
+
     use super::*;
     use reqwest::header::HeaderValue;
 

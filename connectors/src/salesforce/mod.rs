@@ -32,12 +32,14 @@ pub const DEFAULT_MAX_RPS: f64 = 10.0;
 const MAX_CONCURRENCY: usize = 4;
 /// Share of the org's remaining daily API requests one scan may spend (percent).
 pub const DEFAULT_MAX_DAILY_SHARE: f64 = 10.0;
-/// Ids per `IN (...)` list: keeps each URL short.
-const IN_CHUNK: usize = 100;
+/// Characters per `IN (...)` list: with the rest of the condition it stays under the 4,000
+/// characters Salesforce allows strings in a WHERE clause, even read as the whole clause (about
+/// 170 ids per query), and the URL well under 16 KiB.
+const IN_LIST_CHARS: usize = 3_800;
 
 /// Where a read gets the values of its `IN (...)` filter: (column, values) lists from earlier
 /// parts, or the reason they are unknown.
-type Keys = fn(&Parts) -> Result<Vec<(&'static str, Vec<String>)>, String>;
+pub type Keys = fn(&Parts) -> Result<Vec<(&'static str, Vec<String>)>, String>;
 /// Names for a Metadata API read, from earlier parts.
 type Names = fn(&Parts) -> Result<Vec<String>, String>;
 
@@ -70,6 +72,8 @@ pub enum Filter {
     None,
     Fixed(&'static str),
     Keys(Keys),
+    /// A fixed condition and `IN (...)` lists from earlier parts.
+    KeysAnd(&'static str, Keys),
 }
 
 pub struct Step {
@@ -221,6 +225,20 @@ pub fn plan() -> Vec<Step> {
             name: "metadata.ConnectedApp",
             read: ListedMetadata { kind: "ConnectedApp" },
         },
+        // External client apps (§2.8): scopes, then policies (permitted users, IP relaxation,
+        // refresh tokens, client credentials and its Run As user).
+        Step {
+            name: "metadata.ExtlClntAppOauthSettings",
+            read: ListedMetadata {
+                kind: "ExtlClntAppOauthSettings",
+            },
+        },
+        Step {
+            name: "metadata.ExtlClntAppOauthConfigurablePolicies",
+            read: ListedMetadata {
+                kind: "ExtlClntAppOauthConfigurablePolicies",
+            },
+        },
         Step {
             name: "User",
             read: soql(
@@ -246,6 +264,19 @@ pub fn plan() -> Vec<Step> {
                 "ObjectPermissions",
                 "Id, ParentId, SobjectType, PermissionsRead, PermissionsCreate, PermissionsEdit, PermissionsDelete, PermissionsViewAllRecords, PermissionsModifyAllRecords",
                 Filter::Keys(|parts| Ok(vec![("ParentId", ids_from(parts, "PermissionSetAssignment", "PermissionSetId")?)])),
+            ),
+        },
+        Step {
+            name: "SetupEntityAccess",
+            // Which Apex classes those users' permission sets let them run (§2.6).
+            read: soql(
+                Data,
+                "SetupEntityAccess",
+                "Id, ParentId, SetupEntityId, SetupEntityType",
+                Filter::KeysAnd(
+                    "SetupEntityType = 'ApexClass'",
+                    |parts| Ok(vec![("ParentId", ids_from(parts, "PermissionSetAssignment", "PermissionSetId")?)]),
+                ),
             ),
         },
         Step {
@@ -683,7 +714,11 @@ impl Salesforce {
                         .await
                 }
                 Filter::Keys(keys) => match keys(earlier) {
-                    Ok(keys) => self.soql_in(*api, object, fields, keys).await,
+                    Ok(keys) => self.soql_in(*api, object, fields, None, keys).await,
+                    Err(reason) => return Ok(unmet(&resource, reason)),
+                },
+                Filter::KeysAnd(condition, keys) => match keys(earlier) {
+                    Ok(keys) => self.soql_in(*api, object, fields, Some(condition), keys).await,
                     Err(reason) => return Ok(unmet(&resource, reason)),
                 },
             },
@@ -742,23 +777,27 @@ impl Salesforce {
             .map(|read| (read.records, read.requests))
     }
 
-    /// `WHERE <column> IN (...)` for each key list, in chunks; rows deduplicated by `Id`.
+    /// `WHERE [<condition> AND] <column> IN (...)` for each key list, in chunks; rows
+    /// deduplicated by `Id`.
     async fn soql_in(
         &self,
         api: Api,
         object: &str,
         fields: &str,
+        condition: Option<&str>,
         keys: Vec<(&'static str, Vec<String>)>,
     ) -> Result<(Vec<Value>, u64), ReadFailure> {
         let mut out: Vec<Value> = Vec::new();
         let mut seen = BTreeSet::new();
         let mut requests = 0;
         for (column, values) in keys {
-            for chunk in values.chunks(IN_CHUNK) {
-                let Some(list) = client::soql_list(chunk.iter().map(String::as_str)) else {
-                    continue;
+            for list in client::soql_lists(values.iter().map(String::as_str), IN_LIST_CHARS) {
+                let statement = match condition {
+                    Some(condition) => {
+                        format!("SELECT {fields} FROM {object} WHERE {condition} AND {column} IN {list}")
+                    }
+                    None => format!("SELECT {fields} FROM {object} WHERE {column} IN {list}"),
                 };
-                let statement = format!("SELECT {fields} FROM {object} WHERE {column} IN {list}");
                 let read = self.org.query(api, &statement).await.map_err(|f| f.after(requests))?;
                 requests += read.requests;
                 for record in read.records {

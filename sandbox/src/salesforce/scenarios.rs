@@ -154,6 +154,149 @@ pub fn by_name(name: &str) -> Option<Org> {
     }
 }
 
+/// A `clean` org grown to enterprise size: `agents` service agents, each with its own agent
+/// user, planner, two topics and four actions (Apex from a pool of 100 classes, a flow, a prompt
+/// template, a retriever) and its Bot metadata; and `users` users in all, one in twenty holding
+/// an OAuth token and one in a hundred allowed to build agents. What a request count is
+/// measured on (the README quotes it for 2,000 agents and 50,000 users).
+pub fn generated(agents: usize, users: usize) -> Org {
+    let mut b = builder(Kind::Clean);
+    let key = |n: usize| format!("G{n:05}");
+    for k in 0..100 {
+        let name = format!("GeneratedAction{k:03}");
+        let body = format!(
+            "public with sharing class {name} {{\n    @InvocableMethod\n    public static List<String> run(List<Id> ids) {{\n        return new List<String>();\n    }}\n}}\n"
+        );
+        b.apex_class(&sfid("01p", &key(k)), &name, 62.0, &body);
+        b.class_access(PS_AGENT_USER, &sfid("01p", &key(k)));
+    }
+    for n in 0..agents {
+        let user = sfid("005", &key(n));
+        let username = format!("agent{n:05}@acme.example");
+        b.user(
+            &user,
+            &username,
+            "",
+            &format!("Agent {n:05}"),
+            PROFILE_AGENT,
+            PS_PROFILE_AGENT,
+            "Standard",
+            None,
+        );
+        for set in [PS_AGENT_BASE, PS_AGENT_USER] {
+            b.assign(&user, set);
+        }
+        let (bot, version, planner) = (sfid("0Xx", &key(n)), sfid("0X9", &key(n)), sfid("16j", &key(n)));
+        let name = format!("Generated_Agent_{n:05}");
+        b.add_audited(
+            "BotDefinition",
+            200,
+            20,
+            json!({"Id": bot, "DeveloperName": name, "MasterLabel": format!("Generated Agent {n:05}"),
+                "Description": "Generated service agent", "Type": "ExternalCopilot", "AgentType": "EinsteinServiceAgent",
+                "AgentTemplate": "SvcCopilotTmpl__EinsteinServiceAgent", "BotUserId": user, "BotSource": "None",
+                "IsDeleted": false, "ActiveVersionId": version, "LastVersionNumber": 1,
+                "OptionsLogPrivateConvData": false, "SessionTimeout": 480, "ConversationLanguage": "en_US"}),
+        );
+        b.add_audited(
+            "BotVersion",
+            200,
+            20,
+            json!({"Id": version, "BotDefinitionId": bot, "DeveloperName": "v1", "VersionNumber": 1,
+                "Status": "Active", "IsDeleted": false, "CopilotPrimaryLanguage": "en_US", "ToneType": "Formal",
+                "CopilotSecondaryLanguages": null}),
+        );
+        b.meta(
+            "Bot",
+            json!({"fullName": name, "label": format!("Generated Agent {n:05}"), "type": "ExternalCopilot",
+                "agentType": "EinsteinServiceAgent", "agentTemplate": "SvcCopilotTmpl__EinsteinServiceAgent",
+                "botUser": username, "logPrivateConversationData": false, "sessionTimeout": 480,
+                "botVersions": [{"fullName": "v1", "status": "Active", "copilotPrimaryLanguage": "en_US",
+                    "entryDialog": "Welcome", "conversationDefinitionPlanners": [{"genAiPlannerName": name}]}],
+                "description": null, "@id": bot}),
+        );
+        b.add_audited(
+            "GenAiPlannerDefinition",
+            200,
+            20,
+            json!({"Id": planner, "DeveloperName": name, "MasterLabel": format!("Generated Agent {n:05}"),
+                "PlannerType": "Atlas__ConcurrentMultiAgentOrchestration", "NamespacePrefix": null,
+                "Description": "Generated planner", "Language": "en_US", "Capabilities": null}),
+        );
+        for t in 0..2 {
+            let topic = b.next_id("179", 'T');
+            let topic_name = format!("Topic_{n:05}_{t}");
+            b.add_audited(
+                "GenAiPluginDefinition",
+                200,
+                20,
+                json!({"Id": topic, "DeveloperName": topic_name, "MasterLabel": format!("Topic {t}"),
+                    "Description": "Generated topic", "PlannerId": planner, "ParentId": planner, "PluginType": "Topic",
+                    "Scope": "Answer questions about orders.", "NamespacePrefix": null, "CanEscalate": false,
+                    "IsLocal": false, "Language": "en_US", "Source": null}),
+            );
+            let link = b.next_id("1Bb", 'T');
+            b.add_audited(
+                "GenAiPlannerFunctionDef",
+                200,
+                20,
+                json!({"Id": link, "PlannerId": planner, "Plugin": topic_name}),
+            );
+            for a in 0..2 {
+                let (ty, target) = match (t, a) {
+                    (0, 0) => ("apex", sfid("01p", &key(n % 100))),
+                    (0, _) => ("flow", "Update_Order_Status".to_string()),
+                    (_, 0) => ("generatePromptResponse", TEMPLATE_PRODUCT_OVERVIEW.to_string()),
+                    _ => ("retriever", "Knowledge_Retriever".to_string()),
+                };
+                let action = b.next_id("172", 'T');
+                let action_name = format!("Action_{n:05}_{t}{a}");
+                b.add_audited(
+                    "GenAiFunctionDefinition",
+                    200,
+                    20,
+                    json!({"Id": action, "DeveloperName": action_name, "MasterLabel": format!("Action {t}{a}"),
+                        "Description": "Generated action.", "InvocationTargetType": ty, "InvocationTarget": target,
+                        "IsConfirmationRequired": true, "IsIncludeInProgressIndicator": true, "IsLocal": false,
+                        "PluginId": topic, "PlannerId": planner, "NamespacePrefix": null, "Language": "en_US",
+                        "ProgressIndicatorMessage": "Working"}),
+                );
+                let link = b.next_id("1Bc", 'T');
+                b.add_audited(
+                    "GenAiPluginFunctionDef",
+                    200,
+                    20,
+                    json!({"Id": link, "PluginId": topic, "Function": action_name}),
+                );
+            }
+        }
+    }
+    for n in agents..users {
+        let user = sfid("005", &key(n));
+        b.user(
+            &user,
+            &format!("user{n:05}@acme.example"),
+            "User",
+            &format!("{n:05}"),
+            PROFILE_STANDARD,
+            PS_PROFILE_STANDARD,
+            "Standard",
+            Some((n % 30) as i64),
+        );
+        if n % 100 == 0 {
+            b.assign(&user, PS_AGENT_BUILDERS);
+        }
+        if n % 20 == 0 {
+            b.add(
+                "OauthToken",
+                json!({"Id": null, "AppName": "Salesforce for Outlook", "UserId": user, "CreatedDate": ts(60),
+                    "LastUsedDate": ts(1), "UseCount": 40, "AppMenuItemId": null}),
+            );
+        }
+    }
+    b.org
+}
+
 /// The moment this process first built a scenario.
 pub fn epoch() -> DateTime<Utc> {
     static EPOCH: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
@@ -390,6 +533,16 @@ impl Builder {
         self.assign(id, profile_set);
     }
 
+    /// `SetupEntityAccess`: the permission set `parent` lets its holders run the Apex class.
+    fn class_access(&mut self, parent: &str, class: &str) {
+        let id = self.next_id("0J0", 'S');
+        self.add(
+            "SetupEntityAccess",
+            json!({"Id": id, "ParentId": parent, "SetupEntityId": class, "SetupEntityType": "ApexClass",
+                "SystemModstamp": ts(60)}),
+        );
+    }
+
     fn apex_class(&mut self, id: &str, name: &str, api_version: f64, body: &str) {
         self.add_audited(
             "ApexClass",
@@ -402,6 +555,11 @@ impl Builder {
 }
 
 fn build(kind: Kind) -> Org {
+    builder(kind).org
+}
+
+/// The scenario's builder, with its id counters, so a generated org can grow it.
+fn builder(kind: Kind) -> Builder {
     let risky = kind != Kind::Clean;
     let mut b = Builder {
         org: Org {
@@ -666,6 +824,15 @@ fn build(kind: Kind) -> Org {
     if kind == Kind::Drifted {
         b.apex_class(CLASS_OPP_BULK, "OpportunityBulkUpdater", 60.0, OPPORTUNITY_BULK_UPDATER);
     }
+    // Apex class access (reference §2.6 SetupEntityAccess): the agent user runs its actions'
+    // classes; in `risky` the site guest may run the lead lookup directly (SF-AI-031).
+    b.class_access(PS_AGENT_USER, CLASS_LEAD_LOOKUP);
+    if risky {
+        b.class_access(PS_GUEST_AI, CLASS_LEAD_LOOKUP);
+    }
+    if kind == Kind::Drifted {
+        b.class_access(PS_AGENT_USER, CLASS_OPP_BULK);
+    }
 
     // --- Agents (reference §2.1, §8.4, §9.1) -------------------------------------------------------
     agents(&mut b, kind);
@@ -812,7 +979,7 @@ fn build(kind: Kind) -> Org {
         "AgentPlatformSettings",
         json!({"fullName": "AgentPlatform", "enableAgentPlatform": true}),
     );
-    b.org
+    b
 }
 
 /// Agents, planners, topics, actions and prompt templates.
@@ -1306,6 +1473,45 @@ fn connected_apps(b: &mut Builder, kind: Kind) {
             "certificate": "-----BEGIN CERTIFICATE-----(test)-----END CERTIFICATE-----"}),
         json!({"ipRelaxation": "ENFORCE", "refreshTokenPolicy": "specific_lifetime:30:DAYS"}),
     );
+    // External client apps (reference §2.8): in `risky` a partner bridge that anyone may
+    // authorize, with refresh tokens that never expire, IP restrictions relaxed, the Agent API
+    // scopes and a client-credentials flow running as the admin (SF-AI-022..025); in `clean` a
+    // pre-authorized, IP-enforced docs sync with the `api` scope only.
+    let (eca, label, scopes, permitted, ip, refresh, client_credentials) = if risky {
+        (
+            "Partner_Bot_Bridge",
+            "Partner Bot Bridge",
+            "api, refresh_token, chatbot_api, sfap_api",
+            "AllSelfAuthorized",
+            "Bypass",
+            "infinite",
+            true,
+        )
+    } else {
+        (
+            "Docs_Sync",
+            "Docs Sync",
+            "api",
+            "AdminApprovedPreAuthorized",
+            "Enforce",
+            "SpecificLifetime",
+            false,
+        )
+    };
+    b.meta(
+        "ExtlClntAppOauthSettings",
+        json!({"fullName": format!("{eca}_oauth"), "externalClientApplication": eca, "label": label,
+            "commaSeparatedOauthScopes": scopes, "@id": sfid("0xY", eca.get(..6).unwrap_or(eca))}),
+    );
+    let mut policies = json!({"fullName": format!("{eca}_oauthPlcy"), "externalClientApplication": eca,
+        "label": label, "permittedUsersPolicyType": permitted, "ipRelaxationPolicyType": ip,
+        "refreshTokenPolicyType": refresh, "isClientCredentialsFlowEnabled": client_credentials,
+        "isTokenExchangeFlowEnabled": false, "commaSeparatedPermissionSet": null,
+        "@id": sfid("0xZ", eca.get(..6).unwrap_or(eca))});
+    if client_credentials {
+        policies["clientCredentialsFlowUser"] = json!(USERNAME_ADMIN);
+    }
+    b.meta("ExtlClntAppOauthConfigurablePolicies", policies);
     // OauthToken.Id is reserved and null (reference §2.8).
     if risky {
         b.add(

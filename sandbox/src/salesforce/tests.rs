@@ -479,11 +479,21 @@ const CONNECTOR_QUERIES: &[(bool, &str)] = &[
     (false, "SELECT Id, Username, Name, IsActive, UserType, ProfileId, Profile.Name, LastLoginDate FROM User WHERE Id IN ('005Dn0000SupAgtIQE','005Dn0000HcGst1IQC','005Dn0000JaneAdIQI')"),
     (false, "SELECT Id, AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.Label, PermissionSet.IsOwnedByProfile, PermissionSet.PermissionsModifyAllData, PermissionSet.PermissionsViewAllData, PermissionSet.PermissionsAuthorApex, PermissionSet.PermissionsCustomizeApplication, PermissionSet.PermissionsModifyMetadata, PermissionSet.PermissionsManageUsers, PermissionSet.PermissionsManageProfilesPermissionsets, PermissionSet.PermissionsManageSharing, PermissionSet.PermissionsApiEnabled, PermissionSet.PermissionsExecutePromptTemplates, PermissionSet.PermissionsManagePromptTemplates, PermissionSet.PermissionsEinsteinAgentPlatformBuilder FROM PermissionSetAssignment WHERE AssigneeId IN ('005Dn0000SupAgtIQE','005Dn0000HcGst1IQC')"),
     (false, "SELECT Id, ParentId, SobjectType, PermissionsRead, PermissionsCreate, PermissionsEdit, PermissionsDelete, PermissionsViewAllRecords, PermissionsModifyAllRecords FROM ObjectPermissions WHERE ParentId IN ('0PSDn0000SupExtOQE','0PSDn0000PEinAgOQJ')"),
+    (false, "SELECT Id, ParentId, SetupEntityId, SetupEntityType FROM SetupEntityAccess WHERE SetupEntityType = 'ApexClass' AND ParentId IN ('0PSDn0000AfUserOQC','0PSDn0000GstAiAOQU')"),
     (false, "SELECT AssigneeId, PermissionSet.Name FROM PermissionSetAssignment WHERE PermissionSet.PermissionsEinsteinAgentPlatformBuilder = true OR PermissionSet.PermissionsManagePromptTemplates = true"),
     (false, "SELECT Id, DeveloperName, EndpointUrl, IsActive, Context, IsApplicableToConnectSrc, IsApplicableToImgSrc, IsApplicableToFrameSrc, LastModifiedDate FROM CspTrustedSite"),
     (false, "SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly, OptionsHasSessionLevelPolicy, RefreshTokenValidityPeriod, OptionsRefreshTokenValidityMetric FROM ConnectedApplication"),
     (false, "SELECT Id, AppName, UserId, CreatedDate, LastUsedDate, UseCount FROM OauthToken"),
 ];
+
+/// The connector query that contains `part`.
+fn connector_query(part: &str) -> &'static str {
+    CONNECTOR_QUERIES
+        .iter()
+        .find(|(_, q)| q.contains(part))
+        .map(|(_, q)| *q)
+        .unwrap_or_else(|| panic!("no connector query with {part:?}"))
+}
 
 #[tokio::test]
 async fn every_connector_request_is_answered() {
@@ -587,7 +597,14 @@ async fn risky_answers_carry_what_the_rules_look_for() {
     assert_eq!(support["BotVersions"]["records"][1]["Status"], "Active");
     let count = org.query(&token, false, CONNECTOR_QUERIES[1].1).await.json();
     assert_eq!(count, json!({"totalSize": 42, "done": true, "records": []}));
-    let builders = org.query(&token, false, CONNECTOR_QUERIES[19].1).await.json();
+    let builders = org
+        .query(
+            &token,
+            false,
+            connector_query("FROM PermissionSetAssignment WHERE PermissionSet."),
+        )
+        .await
+        .json();
     assert_eq!(builders["totalSize"], 12);
     let user = org.query(&token, false, CONNECTOR_QUERIES[16].1).await.json();
     let agent = user["records"]

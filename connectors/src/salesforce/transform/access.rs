@@ -38,17 +38,28 @@ pub const ADMIN_PERMISSIONS: &[&str] = &[
 pub const ASSIGNMENT_FIELDS: &str = "Id, AssigneeId, PermissionSetId, PermissionSet.Name, PermissionSet.Label, PermissionSet.IsOwnedByProfile, PermissionSet.PermissionsModifyAllData, PermissionSet.PermissionsViewAllData, PermissionSet.PermissionsAuthorApex, PermissionSet.PermissionsCustomizeApplication, PermissionSet.PermissionsModifyMetadata, PermissionSet.PermissionsManageUsers, PermissionSet.PermissionsManageProfilesPermissionsets, PermissionSet.PermissionsManageSharing, PermissionSet.PermissionsApiEnabled, PermissionSet.PermissionsExecutePromptTemplates, PermissionSet.PermissionsManagePromptTemplates, PermissionSet.PermissionsEinsteinAgentPlatformBuilder";
 
 /// The users whose rights matter: agent users, guest users of active sites, the users the
-/// Bot metadata names, and the Run As users of client-credentials apps.
+/// Bot metadata names, and the Run As users of client-credentials apps (connected and external
+/// client apps).
 pub fn user_keys(parts: &Parts) -> Result<Vec<(&'static str, Vec<String>)>, String> {
     let mut ids = super::super::ids_from(parts, "BotDefinition", "BotUserId")?;
     ids.extend(super::super::ids_from(parts, "Site", "GuestUserId")?);
     let mut names: BTreeSet<String> = BTreeSet::new();
+    // A bot whose sObject names its user already has that user in `ids`: its metadata's
+    // username would read the same user again.
+    let with_user: BTreeSet<&str> = rows(parts, "BotDefinition")
+        .iter()
+        .filter(|b| !text(b, "BotUserId").is_empty())
+        .map(|b| text(b, "DeveloperName"))
+        .collect();
     for bot in rows(parts, "metadata.Bot") {
-        names.insert(text(bot, "botUser").to_string());
+        if !with_user.contains(text(bot, "fullName")) {
+            names.insert(text(bot, "botUser").to_string());
+        }
     }
     for app in rows(parts, "metadata.ConnectedApp") {
         names.insert(text(&app["oauthConfig"], "oauthClientCredentialUser").to_string());
     }
+    names.extend(super::external_apps::run_as_users(parts));
     names.remove("");
     ids.sort();
     ids.dedup();
@@ -72,6 +83,9 @@ pub struct UserRights {
     pub objects: BTreeMap<String, BTreeSet<String>>,
     /// Whether the permission sets were read (otherwise rights are unknown, not absent).
     pub rights_known: bool,
+    /// Ids of the Apex classes the user's sets let them run (`SetupEntityAccess`); `None` when
+    /// that was not read.
+    pub apex_classes: Option<BTreeSet<String>>,
 }
 
 impl UserRights {
@@ -86,6 +100,17 @@ impl UserRights {
 pub fn users(parts: &Parts) -> Vec<UserRights> {
     let rights_known = super::collected(parts, "PermissionSetAssignment");
     let objects_known = super::collected(parts, "ObjectPermissions");
+    let class_access_known = rights_known && super::collected(parts, "SetupEntityAccess");
+    // Permission set → Apex classes it lets its holders run.
+    let mut classes_by_set: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for access in rows(parts, "SetupEntityAccess") {
+        if text(access, "SetupEntityType") == "ApexClass" {
+            classes_by_set
+                .entry(text(access, "ParentId"))
+                .or_default()
+                .push(text(access, "SetupEntityId"));
+        }
+    }
     // Permission set → object rights.
     let mut by_set: BTreeMap<&str, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     for op in rows(parts, "ObjectPermissions") {
@@ -124,6 +149,7 @@ pub fn users(parts: &Parts) -> Vec<UserRights> {
                 system: BTreeSet::new(),
                 objects: BTreeMap::new(),
                 rights_known: rights_known && objects_known,
+                apex_classes: class_access_known.then(BTreeSet::new),
             };
             for a in rows(parts, "PermissionSetAssignment")
                 .iter()
@@ -138,6 +164,12 @@ pub fn users(parts: &Parts) -> Vec<UserRights> {
                     if flag(set, p) == Some(true) {
                         rights.system.insert(p.to_string());
                     }
+                }
+                if let (Some(classes), Some(granted)) = (
+                    rights.apex_classes.as_mut(),
+                    classes_by_set.get(text(a, "PermissionSetId")),
+                ) {
+                    classes.extend(granted.iter().map(|c| c.to_string()));
                 }
                 if let Some(objects) = by_set.get(text(a, "PermissionSetId")) {
                     for (object, r) in objects {
@@ -211,6 +243,7 @@ pub fn user_principals(users: &[UserRights]) -> Vec<Principal> {
             attributes.insert("object_permissions".into(), known(Value::Array(objects)));
             attributes.insert("view_or_modify_all_records_on".into(), known(json!(broad_objects)));
             attributes.insert("edit_or_delete_sensitive_objects".into(), known(json!(edit_sensitive)));
+            attributes.insert("apex_class_access".into(), json!(u.apex_classes));
             Principal {
                 id: user_id(&u.id),
                 kind,
@@ -314,7 +347,8 @@ pub fn app_principals(parts: &Parts, users: &[UserRights], now: chrono::DateTime
                     .map(str::to_string)
                     .collect()
             });
-            let client_credentials = oauth.and_then(|o| flag(o, "isClientCredentialEnabled"));
+            // Off unless the metadata says otherwise; unknown without the metadata.
+            let client_credentials = oauth.map(|o| flag(o, "isClientCredentialEnabled").unwrap_or(false));
             let run_as_name = oauth.map(|o| text(o, "oauthClientCredentialUser")).filter(|n| !n.is_empty());
             let run_as = run_as_name.and_then(|n| users.iter().find(|u| u.username == n));
             let tokens: Vec<&Value> = rows(parts, "OauthToken")
@@ -412,16 +446,21 @@ pub fn app_grants(parts: &Parts) -> Vec<Grant> {
                 } else {
                     text(m, "label")
                 });
-            Some(Grant {
-                holder: app_id(app),
-                target: user_id(&user.id),
-                permission: "runs_as".into(),
-                level: if user.privileged() { Level::Admin } else { Level::Read },
-                scope: "tenant".into(),
-                consent: Some("client_credentials".into()),
-            })
+            Some(runs_as(app, user))
         })
         .collect()
+}
+
+/// The grant of an app whose client-credentials flow runs as `user`.
+pub fn runs_as(app_label: &str, user: &UserRights) -> Grant {
+    Grant {
+        holder: app_id(app_label),
+        target: user_id(&user.id),
+        permission: "runs_as".into(),
+        level: if user.privileged() { Level::Admin } else { Level::Read },
+        scope: "tenant".into(),
+        consent: Some("client_credentials".into()),
+    }
 }
 
 /// Whole days from a Salesforce timestamp (`2025-09-01T08:00:00.000+0000`) to `now`.

@@ -364,8 +364,25 @@ fn class_runs_without_sharing(class: &Value) -> Option<bool> {
     })
 }
 
+/// The site guest users whose permission sets let them run the Apex class `class_id` (through
+/// `SetupEntityAccess`), or `None` when a guest's class access was not read.
+fn guests_with_class_access(users: &[UserRights], class_id: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for guest in users.iter().filter(|u| u.user_type == "Guest") {
+        if guest.apex_classes.as_ref()?.contains(class_id) {
+            out.push(guest.username.clone());
+        }
+    }
+    Some(out)
+}
+
 /// Actions, prompt templates and Trusted URLs as tools.
-pub fn tools(parts: &Parts, _graph: &AgentGraph, now: chrono::DateTime<chrono::Utc>) -> Vec<Tool> {
+pub fn tools(
+    parts: &Parts,
+    _graph: &AgentGraph,
+    users: &[UserRights],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Tool> {
     let classes: BTreeMap<String, &Value> = rows(parts, "ApexClass")
         .iter()
         .flat_map(|c| [(text(c, "Id").to_string(), c), (text(c, "Name").to_string(), c)])
@@ -450,6 +467,10 @@ pub fn tools(parts: &Parts, _graph: &AgentGraph, now: chrono::DateTime<chrono::U
                     );
                     attributes.insert("apex_sharing".into(), json!(sharing_keyword(body).unwrap_or("none")));
                     attributes.insert("runs_without_sharing".into(), json!(class_runs_without_sharing(class)));
+                    attributes.insert(
+                        "guests_with_class_access".into(),
+                        json!(guests_with_class_access(users, text(class, "Id"))),
+                    );
                     capabilities.push(Capability::ExecuteCode);
                     if !facts.reads.is_empty() {
                         capabilities.push(Capability::Read);
@@ -465,6 +486,7 @@ pub fn tools(parts: &Parts, _graph: &AgentGraph, now: chrono::DateTime<chrono::U
                 }
                 None => {
                     attributes.insert("runs_without_sharing".into(), Value::Null);
+                    attributes.insert("guests_with_class_access".into(), Value::Null);
                     attributes.insert("writes_data".into(), Value::Null);
                     unknown = Some(if classes_read {
                         format!("the Apex class {target:?} was not found or its body is hidden")

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod agents;
+pub mod external_apps;
 pub mod settings;
 
 use crate::Parts;
@@ -103,12 +104,14 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
         attributes: Default::default(),
     });
     principals.extend(access::app_principals(parts, &users, now));
+    principals.extend(external_apps::principals(parts, &users, now));
     let mut grants = access::grants(&users);
     let graph = agents::AgentGraph::read(parts);
-    let tools = agents::tools(parts, &graph, now);
+    let tools = agents::tools(parts, &graph, &users, now);
     let agent_list = agents::agents(parts, &graph, &users, &tools, connection_id);
     let inputs = agents::untrusted_inputs(parts, &agent_list, &tools);
     grants.extend(access::app_grants(parts));
+    grants.extend(external_apps::grants(parts, &users));
     let data_stores = agents::data_stores(&grants, &tools);
     let coverage = parts.values().map(|p| p.coverage.clone()).collect();
     Inventory {

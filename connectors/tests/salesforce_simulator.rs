@@ -3,7 +3,7 @@
 //! JWT-format tokens), the Connect fallback for prompt templates, the daily API share, and
 //! `REQUEST_LIMIT_EXCEEDED` in both its forms.
 
-use connectors::{collector, read_all, ApiError, ConnectionSpec, Parts};
+use connectors::{collector, read_all, ApiError, ConnectionSpec, Parts, ResourcePart};
 use sandbox::salesforce::{scenarios, start, Servers, SimConfig, TEST_PRIVATE_KEY_PEM};
 use schemas::CoverageStatus;
 use serde_json::{json, Value};
@@ -132,6 +132,14 @@ async fn the_risky_org_is_read_completely_through_jwt_bearer() {
         .find(|t| t.kind == "trusted_url" && t.attributes["registered_domain"] == scenarios::LAPSED_DOMAIN)
         .unwrap();
     assert_eq!(lapsed.attributes["domain_lapsed"], true);
+    // The flow behind the flow action, through its active version (§9.3).
+    let flow = inv.tools.iter().find(|t| t.name == "Update Opportunity").unwrap();
+    assert_eq!(flow.attributes["flow_run_mode"], "SystemModeWithoutSharing");
+    assert_eq!(flow.attributes["runs_without_sharing"], true);
+    // The planner's third-party A2A agent is a way out of the org, bound to the support agent.
+    let partner = inv.tools.iter().find(|t| t.kind == "delegated_agent").unwrap();
+    assert_eq!(partner.attributes["third_party"], true);
+    assert!(support.tools.iter().any(|b| b.tool_id == partner.id));
     // The external client app reads like a connected app, in its own spelling (§2.8).
     let bridge = inv.principals.iter().find(|p| p.name == "Partner Bot Bridge").unwrap();
     assert_eq!(bridge.attributes["app_kind"], "external_client_app");
@@ -409,6 +417,19 @@ fn fewest_requests(org: &scenarios::Org) -> u64 {
     ] {
         total += pages(n(object));
     }
+    // The flows behind flow actions (with their active version, one relationship query), by
+    // API name or id, and the agents planners delegate to.
+    let flows: std::collections::BTreeSet<String> = org
+        .tables
+        .rows("GenAiFunctionDefinition")
+        .iter()
+        .filter(|f| text(f, "InvocationTargetType") == "flow")
+        .map(|f| text(f, "InvocationTarget"))
+        .collect();
+    if !flows.is_empty() {
+        total += lists(flows.len());
+    }
+    total += pages(n("AiPlannerRelatedAgent"));
     // Prompt templates: the Tooling probe that answers INVALID_TYPE, the Connect list (50 a
     // page), listMetadata and readMetadata of their bodies.
     let templates = components("GenAiPromptTemplate");
@@ -513,4 +534,35 @@ async fn scans_stay_near_the_fewest_requests_paging_and_batching_allow() {
         let inv = c.transform(&parts, &spec.id, "2026-12-02T00:00:00Z");
         assert_eq!(inv.agents.len(), agents, "{label}: every agent read");
     }
+}
+
+/// A scan resumed after a restart (a new process, the parts read so far from the store) counts
+/// what it spent before against the same share of the daily allowance.
+#[tokio::test]
+async fn a_resumed_scan_counts_what_it_spent_before_the_restart() {
+    let config = SimConfig::default();
+    let servers = org(config.clone(), "risky").await;
+    let spec = jwt_spec(&servers, &config, json!({}));
+    let earlier = |spent: u64| -> Parts {
+        let limits = json!({"DailyApiRequests": {"Max": 115000, "Remaining": 100}});
+        [
+            (
+                "salesforce.limits".to_string(),
+                ResourcePart::collected("salesforce.limits", vec![limits], 1),
+            ),
+            (
+                "salesforce.Organization".to_string(),
+                ResourcePart::collected("salesforce.Organization", Vec::new(), spent),
+            ),
+        ]
+        .into()
+    };
+    // 10 % of the 100 requests left is 10: the first process spent them all.
+    let resumed = collector(&spec).unwrap();
+    let part = resumed.fetch("salesforce.CspTrustedSite", &earlier(9)).await.unwrap();
+    assert_eq!(part.coverage.status, CoverageStatus::Deferred, "{:?}", part.coverage);
+    // Had it spent nothing, the same read goes through.
+    let resumed = collector(&spec).unwrap();
+    let part = resumed.fetch("salesforce.CspTrustedSite", &earlier(0)).await.unwrap();
+    assert_eq!(part.coverage.status, CoverageStatus::Collected, "{:?}", part.coverage);
 }

@@ -810,6 +810,8 @@ fn hardened_salesforce() -> Inventory {
         "GenAiPlannerFunctionDef",
         "GenAiPluginFunctionDef",
         "GenAiFunctionDefinition",
+        "FlowDefinition",
+        "AiPlannerRelatedAgent",
         "GenAiPromptTemplate",
         "metadata.GenAiPromptTemplate",
         "metadata.Bot",
@@ -850,7 +852,7 @@ fn hardened_salesforce() -> Inventory {
         json!({"id": id, "kind": "agentforce_agent", "name": id, "owner": null,
                "identity": if run_as.is_some() { "fixed" } else { "invoker" }, "run_as": run_as, "role_mask": null,
                "audience": audience, "audience_unknown": false, "channels": [], "autonomy": "supervised",
-               "tools": [binding("sf:action:apex", "supervised"), binding("sf:action:prompt", "supervised"), binding("sf:trusted_url:docs", "autonomous")],
+               "tools": [binding("sf:action:apex", "supervised"), binding("sf:action:prompt", "supervised"), binding("sf:trusted_url:docs", "autonomous"), binding("sf:action:flow", "supervised"), binding("sf:delegated:quotes", "autonomous")],
                "knowledge": ["salesforce:object:Product2"], "teams": [], "active": true, "last_used": null,
                "attributes": {"bot_type": bot_type, "developer_name": id, "run_as_human": run_as.map(|_| false), "run_as_profile": run_as.map(|_| "Einstein Agent User"),
                               "audience_possibly_public": false, "audience_possibly_public_reason": "", "log_private_conversation_data": false,
@@ -876,6 +878,10 @@ fn hardened_salesforce() -> Inventory {
              "attributes": {"apex_class": "CaseUpdater", "apex_sharing": "with", "apex_api_version": 67.0, "runs_without_sharing": false, "guests_with_class_access": [], "writes_data": true, "confirmation_required": true, "developer_name": "Update_Case", "invocation_target": "CaseUpdater"}},
             {"id": "sf:action:prompt", "kind": "action.generatePromptResponse", "name": "Summarise", "capabilities": ["read"], "targets": ["salesforce:object:Product2"], "active": true,
              "attributes": {"writes_data": false, "confirmation_required": false, "developer_name": "Summarise", "invocation_target": "Product_Overview"}},
+            {"id": "sf:action:flow", "kind": "action.flow", "name": "Update stage", "capabilities": [], "capabilities_unknown": "what the flow does is not analysed", "targets": [], "active": true,
+             "attributes": {"flow": "Update_Stage", "flow_run_mode": "SystemModeWithSharing", "flow_process_type": "AutoLaunchedFlow", "runs_without_sharing": false, "writes_data": null, "confirmation_required": true}},
+            {"id": "sf:delegated:quotes", "kind": "delegated_agent", "name": "Quote agent", "capabilities": [], "capabilities_unknown": "judged on that agent", "targets": [], "active": true,
+             "attributes": {"provider": "Agentforce", "url": "", "status": "Active", "third_party": false}},
             {"id": "sf:template:product", "kind": "prompt_template", "name": "Product overview", "capabilities": ["read"], "targets": ["salesforce:object:Product2"], "active": true,
              "attributes": {"sensitive_objects": [], "public_free_text_merged": [], "related_entity": "Product2", "provider_runs_without_sharing": false,
                             "data_providers": [{"definition": "apex://ProductCatalogProvider", "runs_without_sharing": false}]}},
@@ -1053,6 +1059,12 @@ fn salesforce_cases() -> Vec<(&'static str, Break)> {
                 "guests_with_class_access",
                 json!(["site@acme.example"]),
             )
+        }),
+        ("SF-AI-032", |i| {
+            tool_attr(i, "sf:action:flow", "runs_without_sharing", json!(true))
+        }),
+        ("SF-AI-033", |i| {
+            tool_attr(i, "sf:delegated:quotes", "third_party", json!(true))
         }),
         ("SF-PATH-001", |i| {
             i.untrusted_inputs[0].reaches.push("salesforce:agent:employee".into());

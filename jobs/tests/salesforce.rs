@@ -52,7 +52,7 @@ async fn org_lifecycle(db: TestDb) {
     assert_eq!(first.resources_done, first.resources_total);
     let findings = rt.store.findings(&tenant.id).await.unwrap();
     let risky = open_rules(&findings);
-    assert_eq!(risky.len(), 31, "{risky:?}");
+    assert_eq!(risky.len(), 33, "{risky:?}");
     let risky_prints: BTreeSet<String> = findings.iter().map(|f| f.fingerprint.clone()).collect();
 
     // A scan cut short by the daily share: what it could not read is not judged, so findings

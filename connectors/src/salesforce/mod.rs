@@ -157,6 +157,26 @@ pub fn plan() -> Vec<Step> {
             ),
         },
         Step {
+            name: "FlowDefinition",
+            // The run mode of the flows behind flow actions, through the active version (§9.3).
+            read: soql(
+                Tooling,
+                "FlowDefinition",
+                "Id, DeveloperName, ActiveVersionId, ActiveVersion.RunInMode, ActiveVersion.ProcessType, ActiveVersion.Status",
+                Filter::Keys(transform::agents::flow_keys),
+            ),
+        },
+        Step {
+            name: "AiPlannerRelatedAgent",
+            // Agents a planner delegates to, Agentforce or third-party A2A (§9.3).
+            read: soql(
+                Tooling,
+                "AiPlannerRelatedAgent",
+                "Id, PlannerId, AiAgentId, AiAgent.DeveloperName, AiAgent.MasterLabel, AiAgent.Provider, AiAgent.Url, AiAgent.Status",
+                Filter::None,
+            ),
+        },
+        Step {
             name: "GenAiPromptTemplate",
             read: PromptTemplates,
         },
@@ -985,6 +1005,12 @@ impl Collector for Salesforce {
                     .and_then(|r| r["DailyApiRequests"]["Remaining"].as_u64())
                 {
                     self.org.set_allowance(remaining, self.share());
+                    // What the scan spent before it was interrupted counts against the same share.
+                    let spent: u64 = earlier.values().map(|p| p.coverage.requests).sum();
+                    self.org
+                        .allowance
+                        .spent
+                        .store(spent, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             self.fetch_step(step, earlier).await

@@ -162,6 +162,7 @@ pub fn by_name(name: &str) -> Option<Org> {
 pub fn generated(agents: usize, users: usize) -> Org {
     let mut b = builder(Kind::Clean);
     let key = |n: usize| format!("G{n:05}");
+    b.flow("Update_Order_Status", "UpdOrd", "SystemModeWithSharing");
     for k in 0..100 {
         let name = format!("GeneratedAction{k:03}");
         let body = format!(
@@ -531,6 +532,27 @@ impl Builder {
                 "LastLoginDate": last_login_days.map(ts)}),
         );
         self.assign(id, profile_set);
+    }
+
+    /// A flow (`FlowDefinition`) and its active version (`Flow`) running in `mode`.
+    fn flow(&mut self, name: &str, key: &str, mode: &str) {
+        let (definition, version) = (sfid("300", key), sfid("301", key));
+        self.add_audited(
+            "FlowDefinition",
+            300,
+            30,
+            json!({"Id": definition, "DeveloperName": name, "MasterLabel": name.replace('_', " "),
+                "ActiveVersionId": version, "LatestVersionId": version, "NamespacePrefix": null,
+                "ManageableState": "unmanaged", "ApiVersion": 62.0}),
+        );
+        // Flow versions have no SystemModstamp (reference §9: the published Tooling type).
+        self.add(
+            "Flow",
+            json!({"Id": version, "DefinitionId": definition, "CreatedDate": ts(300), "CreatedById": USER_ADMIN,
+                "LastModifiedDate": ts(30), "LastModifiedById": USER_ADMIN, "MasterLabel": name.replace('_', " "),
+                "ProcessType": "AutoLaunchedFlow", "RunInMode": mode, "Status": "Active", "VersionNumber": 3,
+                "ApiVersion": 62.0}),
+        );
     }
 
     /// `SetupEntityAccess`: the permission set `parent` lets its holders run the Apex class.
@@ -1274,6 +1296,35 @@ fn agents(b: &mut Builder, kind: Kind) {
         "Update_Opportunity_Stage",
         !risky,
     );
+    // The flow behind it (reference §9.3): in `risky` it runs in system context without
+    // sharing (SF-AI-032).
+    b.flow(
+        "Update_Opportunity_Stage",
+        "UpdOpp",
+        if risky {
+            "SystemModeWithoutSharing"
+        } else {
+            "SystemModeWithSharing"
+        },
+    );
+    if risky {
+        // The support agent's planner hands quotes to a partner's agent over A2A (SF-AI-033).
+        let agent = sfid("0aA", "PrtA2A");
+        b.add_audited(
+            "AiAgent",
+            120,
+            30,
+            json!({"Id": agent, "DeveloperName": "Partner_Quote_Agent", "MasterLabel": "Partner Quote Agent",
+                "Provider": "Third_Party_A2A", "Url": "https://agents.partner-portal.example/a2a/quote",
+                "Status": "Active", "Description": "Quotes from the reseller's agent", "IsDeleted": false}),
+        );
+        b.add_audited(
+            "AiPlannerRelatedAgent",
+            120,
+            30,
+            json!({"Id": sfid("0aB", "PrtA2A"), "PlannerId": PLANNER_SUPPORT, "AiAgentId": agent, "IsDeleted": false}),
+        );
+    }
     if kind == Kind::Drifted {
         action(
             b,

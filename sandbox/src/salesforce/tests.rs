@@ -484,6 +484,8 @@ const CONNECTOR_QUERIES: &[(bool, &str)] = &[
     (false, "SELECT Id, DeveloperName, EndpointUrl, IsActive, Context, IsApplicableToConnectSrc, IsApplicableToImgSrc, IsApplicableToFrameSrc, LastModifiedDate FROM CspTrustedSite"),
     (false, "SELECT Id, Name, OptionsAllowAdminApprovedUsersOnly, OptionsHasSessionLevelPolicy, RefreshTokenValidityPeriod, OptionsRefreshTokenValidityMetric FROM ConnectedApplication"),
     (false, "SELECT Id, AppName, UserId, CreatedDate, LastUsedDate, UseCount FROM OauthToken"),
+    (true, "SELECT Id, DeveloperName, ActiveVersionId, ActiveVersion.RunInMode, ActiveVersion.ProcessType, ActiveVersion.Status FROM FlowDefinition WHERE DeveloperName IN ('Update_Opportunity_Stage')"),
+    (true, "SELECT Id, PlannerId, AiAgentId, AiAgent.DeveloperName, AiAgent.MasterLabel, AiAgent.Provider, AiAgent.Url, AiAgent.Status FROM AiPlannerRelatedAgent"),
 ];
 
 /// The connector query that contains `part`.

@@ -75,7 +75,8 @@ TOOLING = ['GenAiPlannerDefinition','GenAiPluginDefinition','GenAiPlannerFunctio
            'GenAiFunctionDefinition','GenAiPromptTemplate','GenAiPromptTemplateVersion','GenAiPromptTemplateDataProvider',
            'NetworkBotDefinition','EmbeddedServiceConfig','EmbeddedServiceMessagingChannel','BotDefinition','BotVersion',
            'MessagingChannel','SiteDetail','ApexClass','CspTrustedSite','PermissionSet','PermissionSetAssignment','User',
-           'Profile','ConnectedApplication','Organization']
+           'Profile','ConnectedApplication','Organization','FlowDefinition','Flow','AiAgent','AiPlannerRelatedAgent',
+           'McpServerDefinition','McpServerToolDefinition','McpServerAccess']
 out = {'data': {}, 'tooling': {}, 'source': {}}
 for o in DATA:
     t = tooling_schema(o) if o in tooling_types else None

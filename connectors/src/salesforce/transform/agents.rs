@@ -29,6 +29,10 @@ fn trusted_url_id(id: &str) -> String {
     format!("{P}:trusted_url:{id}")
 }
 
+fn external_agent_id(id: &str) -> String {
+    format!("{P}:external_agent:{id}")
+}
+
 /// Apex saved at 67.0 or later without a sharing keyword runs with sharing; earlier, an entry
 /// point without one runs without sharing (§8.7).
 pub const WITH_SHARING_DEFAULT_FROM: f64 = 67.0;
@@ -71,20 +75,45 @@ pub fn prompt_record(record: &Value) -> Value {
     })
 }
 
-/// Apex classes behind apex actions and template data providers: by id (Atlas planners store
-/// ids) and by name (ReAct planners store names), §8.4.
-pub fn apex_keys(parts: &Parts) -> Result<Vec<(&'static str, Vec<String>)>, String> {
+/// The targets of one kind of action, split into record ids (Atlas planners store ids, with
+/// the object's key prefix) and API names (ReAct planners store names), §8.4.
+fn action_targets(parts: &Parts, kind: &str, id_prefix: &str) -> Result<(BTreeSet<String>, BTreeSet<String>), String> {
     let functions = crate::needed(parts, &format!("{P}.GenAiFunctionDefinition"))?;
     let mut ids = BTreeSet::new();
     let mut names = BTreeSet::new();
-    for f in functions.iter().filter(|f| text(f, "InvocationTargetType") == "apex") {
+    for f in functions.iter().filter(|f| text(f, "InvocationTargetType") == kind) {
         let target = text(f, "InvocationTarget");
-        if target.starts_with("01p") && super::super::client::is_id(target) {
+        if target.starts_with(id_prefix) && super::super::client::is_id(target) {
             ids.insert(target.to_string());
         } else if !target.is_empty() {
             names.insert(target.to_string());
         }
     }
+    Ok((ids, names))
+}
+
+/// The flows behind flow actions: by `FlowDefinition` id (`300…`) or API name.
+pub fn flow_keys(parts: &Parts) -> Result<Vec<(&'static str, Vec<String>)>, String> {
+    let (ids, names) = action_targets(parts, "flow", "300")?;
+    Ok(vec![
+        ("Id", ids.into_iter().collect()),
+        ("DeveloperName", names.into_iter().collect()),
+    ])
+}
+
+/// Whether a flow's run mode (`Flow.RunInMode`, §9.3) bypasses sharing: `DefaultMode` depends
+/// on how the flow is launched, so it is unknown.
+pub fn flow_runs_without_sharing(run_in_mode: &str) -> Option<bool> {
+    match run_in_mode {
+        "SystemModeWithoutSharing" => Some(true),
+        "SystemModeWithSharing" => Some(false),
+        _ => None,
+    }
+}
+
+/// Apex classes behind apex actions (by id or name) and template data providers (by name).
+pub fn apex_keys(parts: &Parts) -> Result<Vec<(&'static str, Vec<String>)>, String> {
+    let (ids, mut names) = action_targets(parts, "apex", "01p")?;
     for template in rows(parts, "metadata.GenAiPromptTemplate") {
         for provider in template_providers(template) {
             if let Some(class) = provider.strip_prefix("apex://") {
@@ -388,6 +417,12 @@ pub fn tools(
         .flat_map(|c| [(text(c, "Id").to_string(), c), (text(c, "Name").to_string(), c)])
         .collect();
     let classes_read = collected(parts, "ApexClass");
+    let flows: BTreeMap<&str, &Value> = rows(parts, "FlowDefinition")
+        .iter()
+        .flat_map(|f| [(text(f, "Id"), f), (text(f, "DeveloperName"), f)])
+        .filter(|(k, _)| !k.is_empty())
+        .collect();
+    let flows_read = collected(parts, "FlowDefinition");
     let templates_read = collected(parts, "metadata.GenAiPromptTemplate");
     let mut out = Vec::new();
     // Prompt templates: by name, and by the 0hf id actions may use (from the Tooling rows).
@@ -518,6 +553,32 @@ pub fn tools(
                     None => unknown = Some(format!("the prompt template {name:?} was not readable")),
                 }
             }
+            "flow" => {
+                attributes.insert("writes_data".into(), Value::Null);
+                match flows.get(target) {
+                    Some(flow) => {
+                        let version = &flow["ActiveVersion"];
+                        let mode = text(version, "RunInMode");
+                        attributes.insert("flow".into(), json!(text(flow, "DeveloperName")));
+                        attributes.insert("flow_run_mode".into(), json!(mode));
+                        attributes.insert("flow_process_type".into(), json!(text(version, "ProcessType")));
+                        attributes.insert("runs_without_sharing".into(), json!(flow_runs_without_sharing(mode)));
+                        unknown = Some(format!(
+                            "what the flow {:?} does is not analysed (it runs in {})",
+                            text(flow, "DeveloperName"),
+                            if mode.is_empty() { "an unknown mode" } else { mode }
+                        ));
+                    }
+                    None => {
+                        attributes.insert("runs_without_sharing".into(), Value::Null);
+                        unknown = Some(if flows_read {
+                            format!("the flow {target:?} was not found or has no active version")
+                        } else {
+                            "the flows behind flow actions were not read".to_string()
+                        });
+                    }
+                }
+            }
             k if OUTBOUND_ACTIONS.contains(&k) => {
                 capabilities.push(Capability::SendExternal);
                 attributes.insert("writes_data".into(), Value::Null);
@@ -542,6 +603,42 @@ pub fn tools(
             capabilities_unknown: unknown,
             targets,
             active: true,
+            attributes,
+        });
+    }
+    // Agents a planner hands work to (§9.3): another Agentforce agent, or a third party over
+    // A2A, which is where the conversation and what the agent read leave the org.
+    let mut seen_agents = BTreeSet::new();
+    for link in rows(parts, "AiPlannerRelatedAgent") {
+        let agent = &link["AiAgent"];
+        let id = text(link, "AiAgentId");
+        if id.is_empty() || !seen_agents.insert(id) {
+            continue;
+        }
+        let provider = text(agent, "Provider");
+        let third_party = provider == "Third_Party_A2A";
+        let mut attributes = BTreeMap::new();
+        attributes.insert("provider".into(), json!(provider));
+        attributes.insert("url".into(), json!(text(agent, "Url")));
+        attributes.insert("status".into(), json!(text(agent, "Status")));
+        attributes.insert("third_party".into(), json!(third_party));
+        out.push(Tool {
+            id: external_agent_id(id),
+            kind: "delegated_agent".into(),
+            name: if text(agent, "MasterLabel").is_empty() {
+                text(agent, "DeveloperName").to_string()
+            } else {
+                text(agent, "MasterLabel").to_string()
+            },
+            capabilities: if third_party {
+                vec![Capability::SendExternal]
+            } else {
+                Vec::new()
+            },
+            capabilities_unknown: (!third_party)
+                .then(|| "what the delegated Agentforce agent does is judged on that agent".to_string()),
+            targets: Vec::new(),
+            active: text(agent, "Status") != "Inactive",
             attributes,
         });
     }
@@ -770,6 +867,20 @@ pub fn agents(
                     attributes: Default::default(),
                 })
                 .collect();
+            let planners = graph.planners_of_bot.get(id).map(|(p, _)| p.as_slice()).unwrap_or(&[]);
+            for link in rows(parts, "AiPlannerRelatedAgent")
+                .iter()
+                .filter(|l| planners.iter().any(|p| p == text(l, "PlannerId")))
+            {
+                if let Some(t) = tool_by_id.get(external_agent_id(text(link, "AiAgentId")).as_str()) {
+                    bindings.push(ToolBinding {
+                        tool_id: t.id.clone(),
+                        autonomy: Autonomy::Autonomous,
+                        active: t.active,
+                        attributes: [("via".to_string(), json!("planner delegation"))].into(),
+                    });
+                }
+            }
             // Actions reach prompt templates; the agent reads what those ground on.
             let mut knowledge: BTreeSet<String> = BTreeSet::new();
             for b in &bindings {

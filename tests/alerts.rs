@@ -363,9 +363,20 @@ async fn a_worker_killed_mid_delivery_loses_and_repeats_nothing() {
             }
         }
     };
-    // Killed (SIGKILL) as soon as the second message went out, mid-way through the queue.
+    // Killed (SIGKILL) as soon as the second message went out and was recorded, mid-way
+    // through the queue (the sender paces a webhook, so the third is a second away). A kill
+    // between Slack's answer and the record would resend that one message once its claim
+    // lapses: delivery is at least once, and that window is a few milliseconds.
     let mut first = worker();
     wait_for(2, 60).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while svc.alert_channels(&scope).await.unwrap()[0].sent < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second delivery was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     first.start_kill().unwrap();
     first.wait().await.unwrap();
     let mut second = worker();

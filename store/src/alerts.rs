@@ -258,7 +258,13 @@ impl Store {
                     .col_expr(alert_outbox::Column::LastError, Expr::value(error.clone()));
             }
         }
-        update.exec(&self.db).await?;
+        // The row and its channel's counters change together: a sender killed between the two
+        // would otherwise leave a delivered message uncounted.
+        use sea_orm::TransactionTrait;
+        let txn = self.db.begin().await?;
+        if update.exec(&txn).await?.rows_affected == 0 {
+            return Ok(()); // the claim lapsed and another sender finished the row
+        }
         let channel = alert_channel::Entity::update_many().filter(alert_channel::Column::Id.eq(&row.channel_id));
         match result {
             AttemptResult::Delivered => {
@@ -268,18 +274,19 @@ impl Store {
                         alert_channel::Column::SentCount,
                         Expr::col(alert_channel::Column::SentCount).add(1),
                     )
-                    .exec(&self.db)
+                    .exec(&txn)
                     .await?;
             }
             AttemptResult::ChannelBroken { reason } => {
                 channel
                     .col_expr(alert_channel::Column::Status, Expr::value("broken"))
                     .col_expr(alert_channel::Column::BrokenReason, Expr::value(reason.clone()))
-                    .exec(&self.db)
+                    .exec(&txn)
                     .await?;
             }
             _ => {}
         }
+        txn.commit().await?;
         Ok(())
     }
 
@@ -384,5 +391,69 @@ impl Store {
             .await?
             .map(|t| t.slug)
             .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant_id} is gone")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_late_answer_to_a_lapsed_claim_changes_nothing() {
+        let file = std::env::temp_dir().join(format!("aispm-store-lapsed-claim-{}.db", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let store = Store::open(&format!("sqlite://{}?mode=rwc", file.display()))
+            .await
+            .unwrap();
+        let tenant = store.add_tenant("acme").await.unwrap();
+        let channel = store
+            .add_alert_channel(
+                &tenant.id,
+                NewChannel {
+                    id: new_id(),
+                    kind: "slack".into(),
+                    name: "alerts".into(),
+                    min_severity: "high".into(),
+                    mode: "immediate".into(),
+                    digest_cron: None,
+                    timezone: "UTC".into(),
+                    next_digest_at: None,
+                    sealed_secret: "sealed".into(),
+                    link_base: None,
+                },
+            )
+            .await
+            .unwrap();
+        let planned = PlannedAlert {
+            channel_id: channel.id.clone(),
+            kind: "test".into(),
+            payload: serde_json::json!({"text": "hello"}),
+        };
+        store.queue_alert(&tenant.id, &planned).await.unwrap();
+        let row = store.due_alerts("9999", 10).await.unwrap().remove(0);
+        // The first sender's claim lapses while its request hangs; a second sender delivers.
+        let first = store
+            .claim_alert(&row, "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z")
+            .await
+            .unwrap()
+            .unwrap();
+        let second = store
+            .claim_alert(&row, "2026-01-01T00:02:00Z", "2026-01-01T00:03:00Z")
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .finish_alert(&row, &second, &AttemptResult::Delivered)
+            .await
+            .unwrap();
+        store
+            .finish_alert(&row, &first, &AttemptResult::Delivered)
+            .await
+            .unwrap();
+        let channel = store.alert_channel(&tenant.id, &channel.id).await.unwrap().unwrap();
+        assert_eq!(channel.sent_count, 1, "one message, counted once");
+        assert_eq!(store.alert_counts(&channel.id).await.unwrap()["delivered"], 1);
+        drop(store);
+        let _ = std::fs::remove_file(&file);
     }
 }

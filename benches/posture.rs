@@ -293,6 +293,8 @@ fn large_tenant(users: usize, agents: usize, roles_per_user: usize) -> Inventory
             value: json!(v),
             scope: "instance".into(),
             source: SettingSource::Explicit,
+            evidence: Evidence::Api,
+            as_of: None,
         });
     }
     for (k, v) in [
@@ -311,6 +313,8 @@ fn large_tenant(users: usize, agents: usize, roles_per_user: usize) -> Inventory
             value: v,
             scope: "instance".into(),
             source: SettingSource::Explicit,
+            evidence: Evidence::Api,
+            as_of: None,
         });
     }
     inv.coverage = [

@@ -292,12 +292,24 @@ pub fn tenant_view(inv: &Inventory) -> Value {
         .iter()
         .map(|s| (s.key.clone(), to_json(&s.source)))
         .collect();
+    // How each value is known, for rules that must not pass on an inference or an absence.
+    let evidence: Map<String, Value> = inv
+        .settings
+        .iter()
+        .map(|s| {
+            (
+                s.key.clone(),
+                json!({"evidence": to_json(&s.evidence), "as_of": s.as_of}),
+            )
+        })
+        .collect();
     json!({
         "id": inv.connection_id,
         "name": format!("{} connection {}", inv.provider, inv.connection_id),
         "provider": inv.provider,
         "settings": settings,
         "setting_sources": sources,
+        "setting_evidence": evidence,
     })
 }
 

@@ -233,6 +233,14 @@ pub struct AiSetting {
     pub value: serde_json::Value,
     pub scope: String,
     pub source: SettingSource,
+    /// How the value is known: read by API, inferred from the latest change in an audit log,
+    /// attested by an admin (`manual`), or not knowable (`unavailable`, then `value` is null).
+    #[serde(default = "Evidence::api")]
+    pub evidence: Evidence,
+    /// When the value was last known to be so (the audit event's time); `None` for API reads,
+    /// which are as of the scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 /// A way content from outside the trust boundary reaches an agent.
@@ -275,6 +283,12 @@ pub enum Evidence {
     AuditLogInferred,
     Manual,
     Unavailable,
+}
+
+impl Evidence {
+    pub fn api() -> Evidence {
+        Evidence::Api
+    }
 }
 
 /// What happened when the connector tried to read one resource.

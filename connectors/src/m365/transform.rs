@@ -531,6 +531,8 @@ fn setting(inv: &mut Inventory, key: &str, value: Value) {
         value,
         scope: "tenant".into(),
         source: SettingSource::Explicit,
+        evidence: Evidence::Api,
+        as_of: None,
     });
 }
 

@@ -42,6 +42,8 @@ fn setting(key: String, value: Value, scope: &str) -> AiSetting {
         value,
         scope: scope.into(),
         source: SettingSource::Explicit,
+        evidence: Evidence::Api,
+        as_of: None,
     }
 }
 

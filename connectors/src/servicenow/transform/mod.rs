@@ -136,6 +136,8 @@ pub fn inventory(parts: &Parts, connection_id: &str, collected_at: &str) -> Inve
             value: json!(active),
             scope: "instance".into(),
             source: SettingSource::Explicit,
+            evidence: Evidence::Api,
+            as_of: None,
         });
     }
     agents.extend(skills);

@@ -59,6 +59,8 @@ fn setting(key: String, value: Value, source: SettingSource) -> AiSetting {
         value,
         scope: "instance".into(),
         source,
+        evidence: Evidence::Api,
+        as_of: None,
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod jwt;
 pub mod m365;
 pub mod salesforce;
 pub mod servicenow;

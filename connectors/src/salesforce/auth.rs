@@ -11,7 +11,7 @@ use crate::auth::{AuthError, RefreshSlot, TokenSource};
 use crate::http::redact_secrets;
 use base64::Engine;
 use futures::future::BoxFuture;
-use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use ring::signature::RsaKeyPair;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -39,29 +39,7 @@ impl std::fmt::Debug for Grant {
     }
 }
 
-/// Reads an unencrypted RSA private key in PEM (PKCS#8 `PRIVATE KEY` or PKCS#1
-/// `RSA PRIVATE KEY`). The error never quotes the key.
-pub fn private_key(pem: &str) -> Result<RsaKeyPair, String> {
-    if pem.contains("ENCRYPTED") {
-        return Err("the private key is encrypted; give the unencrypted PEM (PKCS#8 or PKCS#1)".into());
-    }
-    let block = |label: &str| -> Option<Vec<u8>> {
-        let begin = format!("-----BEGIN {label}-----");
-        let end = format!("-----END {label}-----");
-        let start = pem.find(&begin)? + begin.len();
-        let stop = start + pem[start..].find(&end)?;
-        let text: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-        base64::engine::general_purpose::STANDARD.decode(text).ok()
-    };
-    if let Some(der) = block("PRIVATE KEY") {
-        return RsaKeyPair::from_pkcs8(&der)
-            .map_err(|e| format!("the PKCS#8 private key is not a usable RSA key ({e})"));
-    }
-    if let Some(der) = block("RSA PRIVATE KEY") {
-        return RsaKeyPair::from_der(&der).map_err(|e| format!("the PKCS#1 private key is not a usable RSA key ({e})"));
-    }
-    Err("the private key is not a PEM RSA key (expected -----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----)".into())
-}
+pub use crate::jwt::rsa_private_key as private_key;
 
 /// The signed JWT bearer assertion (§1.4): header `{"alg":"RS256"}`, claims `iss`, `sub`,
 /// `aud`, `exp` three minutes ahead.
@@ -72,19 +50,8 @@ pub fn assertion(
     audience: &str,
     now_secs: u64,
 ) -> Result<String, String> {
-    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let header = b64(br#"{"alg":"RS256"}"#);
     let claims = serde_json::json!({"iss": client_id, "sub": username, "aud": audience, "exp": now_secs + 180});
-    let signing_input = format!("{header}.{}", b64(claims.to_string().as_bytes()));
-    let mut signature = vec![0u8; key.public().modulus_len()];
-    key.sign(
-        &RSA_PKCS1_SHA256,
-        &ring::rand::SystemRandom::new(),
-        signing_input.as_bytes(),
-        &mut signature,
-    )
-    .map_err(|_| "could not sign the JWT assertion".to_string())?;
-    Ok(format!("{signing_input}.{}", b64(&signature)))
+    crate::jwt::sign_rs256(key, &serde_json::json!({"alg": "RS256"}), &claims)
 }
 
 /// The parts of a token answer aispm keeps (§1.2); all strings.

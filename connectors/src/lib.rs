@@ -6,6 +6,7 @@
 //! killed half-way resumes where it stopped. Nothing outside this crate knows a vendor's API.
 
 pub mod auth;
+pub mod google_workspace;
 pub mod http;
 pub mod jwt;
 pub mod m365;
@@ -235,7 +236,12 @@ impl Vendor {
 }
 
 /// Every vendor aispm can read. Adding one is a line here (and its folders).
-pub static VENDORS: &[&Vendor] = &[&servicenow::VENDOR, &m365::VENDOR, &salesforce::VENDOR];
+pub static VENDORS: &[&Vendor] = &[
+    &servicenow::VENDOR,
+    &m365::VENDOR,
+    &salesforce::VENDOR,
+    &google_workspace::VENDOR,
+];
 
 /// The registry entry of a provider id.
 pub fn vendor(provider: &str) -> Result<&'static Vendor, ConnectError> {

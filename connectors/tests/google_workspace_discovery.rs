@@ -84,3 +84,102 @@ fn the_extract_holds_what_section_9_of_the_reference_read() {
     }
     assert!(strings(&policies["scopes"]).contains(&"https://www.googleapis.com/auth/cloud-identity.policies.readonly"));
 }
+
+/// The discovery method a GET of `path` is: a template whose segments match, `{x}` standing for
+/// one segment.
+fn method_for<'a>(d: &'a Value, api: &str, path: &str) -> Option<(&'a str, &'a Value)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    d["apis"][api]["methods"].as_object()?.iter().find_map(|(id, m)| {
+        let template = m["flatPath"].as_str().or(m["path"].as_str())?;
+        let parts: Vec<&str> = template.split('/').collect();
+        let fits = m["httpMethod"] == "GET"
+            && parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| (t.starts_with('{') && t.ends_with('}') && !s.is_empty()) || t == s);
+        fits.then_some((id.as_str(), m))
+    })
+}
+
+/// Query parameters every Google API takes (the discovery documents' top-level `parameters`).
+const STANDARD: &[&str] = &[
+    "fields",
+    "quotaUser",
+    "prettyPrint",
+    "alt",
+    "key",
+    "$.xgafv",
+    "access_token",
+    "callback",
+    "oauth_token",
+    "upload_protocol",
+    "uploadType",
+];
+
+#[test]
+fn every_request_the_connector_sends_is_one_google_describes() {
+    use connectors::google_workspace::{plan, tokens_path, Read};
+    let d = discovery();
+    let now = chrono::Utc::now();
+    let mut checked = Vec::new();
+    for step in plan() {
+        let request = step
+            .path("my_customer", now)
+            .unwrap_or_else(|| tokens_path("104729385610473829156"));
+        let (path, query) = request.split_once('?').unwrap_or((&request, ""));
+        let api = match (&step.read, path.split('/').nth(1)) {
+            (Read::Policies, _) => "cloudidentity.v1",
+            (_, Some("reports")) => "admin.reports_v1",
+            _ => "admin.directory_v1",
+        };
+        let (id, m) =
+            method_for(&d, api, path).unwrap_or_else(|| panic!("{}: GET {path} is not a method of {api}", step.name));
+        let params = &m["parameters"];
+        let mut sent = Vec::new();
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            sent.push(name.to_string());
+            if STANDARD.contains(&name.as_ref()) {
+                continue;
+            }
+            let p = &params[name.as_ref()];
+            assert_eq!(p["location"], "query", "{id}: {name} is not a query parameter");
+            if let Some(allowed) = p["enum"].as_array() {
+                assert!(
+                    allowed.iter().any(|a| a == value.as_ref()),
+                    "{id}: {name}={value} is not one of {allowed:?}"
+                );
+            }
+            if p["type"] == "integer" {
+                let n: i64 = value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{id}: {name}={value} is not an integer"));
+                let bound = |k: &str| p[k].as_str().and_then(|b| b.parse::<i64>().ok());
+                assert!(
+                    bound("minimum").is_none_or(|min| n >= min) && bound("maximum").is_none_or(|max| n <= max),
+                    "{id}: {name}={n} out of range"
+                );
+            }
+            if p["format"] == "date-time" || name == "startTime" {
+                assert!(
+                    chrono::DateTime::parse_from_rfc3339(&value).is_ok(),
+                    "{id}: {name}={value} is not RFC 3339"
+                );
+            }
+        }
+        for (name, p) in params.as_object().unwrap() {
+            if p["required"] == true && p["location"] == "query" {
+                assert!(sent.contains(name), "{id}: required {name} not sent");
+            }
+        }
+        let scopes = strings(&m["scopes"]);
+        assert!(
+            step.scopes().iter().any(|s| scopes.contains(s)),
+            "{id}: none of {:?} is one of its scopes {scopes:?}",
+            step.scopes()
+        );
+        checked.push(id.to_string());
+    }
+    assert_eq!(checked.len(), plan().len());
+    assert!(checked.contains(&"directory.tokens.list".to_string()), "{checked:?}");
+}

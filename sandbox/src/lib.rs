@@ -6,6 +6,7 @@
 //! own published description kept beside it (`connectors/src/<vendor>/published/`), which
 //! both are held against.
 
+pub mod google_workspace;
 pub mod m365;
 pub mod salesforce;
 pub mod servicenow;
@@ -34,6 +35,7 @@ pub async fn start_all(scenario: &str) -> std::io::Result<Vec<SimulatedConnectio
         servicenow::simulated_connection(scenario).await?,
         m365::simulated_connection(scenario).await?,
         salesforce::simulated_connection(scenario).await?,
+        google_workspace::simulated_connection(scenario).await?,
     ])
 }
 

@@ -385,7 +385,10 @@ fn all_cases() -> Vec<(&'static str, Fixture, Break)> {
     let salesforce = salesforce_cases()
         .into_iter()
         .map(|(id, b)| (id, hardened_salesforce as Fixture, b));
-    servicenow.chain(m365).chain(salesforce).collect()
+    let google = google_cases()
+        .into_iter()
+        .map(|(id, b)| (id, hardened_google as Fixture, b));
+    servicenow.chain(m365).chain(salesforce).chain(google).collect()
 }
 
 #[test]
@@ -402,6 +405,14 @@ fn every_rule_has_a_case() {
     assert!(rules.rules.iter().filter(|r| r.meta.provider == "servicenow").count() >= 20);
     assert!(rules.rules.iter().filter(|r| r.meta.provider == "m365").count() >= 20);
     assert!(rules.rules.iter().filter(|r| r.meta.provider == "salesforce").count() >= 25);
+    assert!(
+        rules
+            .rules
+            .iter()
+            .filter(|r| r.meta.provider == "google_workspace")
+            .count()
+            >= 25
+    );
 }
 
 #[test]
@@ -1074,4 +1085,463 @@ fn salesforce_cases() -> Vec<(&'static str, Break)> {
             tool_attr(i, "sf:trusted_url:docs", "domain_lapsed", json!(true));
         }),
     ]
+}
+
+/// The Google Workspace coverage resources, in the connector's fetch order.
+const GOOGLE_PLAN: &[&str] = &[
+    "customer",
+    "orgunits",
+    "users",
+    "roles",
+    "role_assignments",
+    "groups",
+    "policies",
+    "tokens",
+    "admin_events",
+    "token_events",
+    "gemini_events",
+    "notebook_events",
+    "agent_events",
+];
+
+const GW_APP: &str = "google_workspace:app:418273650912-7kq2d9vbn3m5x8r1t4w6y0z2a4c6e8g0.apps.googleusercontent.com";
+const GW_ADMIN: &str = "google_workspace:user:109876543210987654321";
+const GW_DWD: &str = "google_workspace:dwd:118273650912345678901";
+const GW_GEMINI: &str = "google_workspace:agent:gemini_app";
+const GW_NOTEBOOKLM: &str = "google_workspace:agent:notebooklm";
+
+/// A service status as the connector reports it.
+fn gw_status(root: &str, everywhere: bool, org_units_on: &[&str]) -> serde_json::Value {
+    json!({"root": root, "on_everywhere": everywhere, "on_somewhere": !org_units_on.is_empty(),
+           "org_units_on": org_units_on, "groups_on": [], "set_by_admin": true})
+}
+
+/// A hardened Google Workspace domain in the connector's shape (contract of the Google
+/// Workspace connector): the Gemini app off (with it on, external mail reaches it and the
+/// indirect-injection path exists by product behaviour), NotebookLM on for one unit by an
+/// admin's decision, third-party apps limited to sign-in, Drive and Gmail restricted, Drive
+/// sharing to allowlisted domains, the audit-log settings' latest changes safe and the manual
+/// Gemini settings attested with safe values.
+fn hardened_google() -> Inventory {
+    let coverage: Vec<_> = GOOGLE_PLAN
+        .iter()
+        .map(|r| json!({"resource": format!("google_workspace.{r}"), "status": "collected", "evidence": "api", "requests": 1, "records": 1, "error": null}))
+        .collect();
+    let api = |k: &str, v: serde_json::Value| json!({"key": format!("google_workspace.{k}"), "value": v, "scope": "customer", "source": "explicit", "evidence": "api", "as_of": null});
+    let audit = |k: &str, v: serde_json::Value| {
+        json!({"key": format!("google_workspace.{k}"), "value": v, "scope": "customer", "source": "explicit",
+               "evidence": "audit_log_inferred", "as_of": "2026-10-01T09:00:00Z"})
+    };
+    let manual = |k: &str, v: serde_json::Value| {
+        json!({"key": format!("google_workspace.{k}"), "value": v, "scope": "customer", "source": "explicit",
+               "evidence": "manual", "as_of": "2026-11-01T00:00:00Z"})
+    };
+    let latest = |value: &str| json!({"org_unit": "Example Corp", "group": null, "value": value, "time": "2026-10-01T09:00:00Z"});
+    let sharing = |mode: &str| {
+        json!({"externalSharingMode": mode, "allowPublishingFiles": false, "allowNonGoogleInvites": false,
+               "allowNonGoogleInvitesInAllowlistedDomains": false, "allowReceivingExternalFiles": false,
+               "allowReceivingFilesOutsideAllowlistedDomains": false, "warnForExternalSharing": true,
+               "warnForSharingOutsideAllowlistedDomains": true, "accessCheckerSuggestions": "RECIPIENTS_ONLY",
+               "allowedPartiesForDistributingContent": "ELIGIBLE_INTERNAL_USERS"})
+    };
+    let mut legal_sharing = sharing("DISALLOWED");
+    legal_sharing["org_unit"] = json!("/Legal");
+    let user = |id: &str, email: &str, org_unit: &str, admin: bool, ai_apps: serde_json::Value| {
+        json!({"id": id, "kind": "user", "name": email, "privileged": admin,
+               "roles": if admin { json!(["Super Admin"]) } else { json!([]) },
+               "attributes": {"email": email, "org_unit": org_unit, "is_admin": admin, "is_delegated_admin": false,
+                              "super_admin": admin, "suspended": false,
+                              "admin_roles": if admin { json!(["Super Admin"]) } else { json!([]) },
+                              "ai_apps": ai_apps.clone(), "ai_apps_with_data_scopes": ai_apps, "tokens_read": true}})
+    };
+    let app = |id: &str, name: &str, ai: bool, scopes: serde_json::Value, full_drive: bool| {
+        json!({"id": id, "kind": "app", "name": name, "privileged": false, "roles": [], "attributes": {
+            "client_id": id.trim_start_matches("google_workspace:app:"), "ai": ai, "ai_match": if ai { json!("AI") } else { json!(null) },
+            "anonymous": false, "native": false, "scopes": scopes, "full_gmail": false, "full_drive": full_drive,
+            "data_scopes": true, "admin_scopes": false, "user_count": 1, "user_share": 0.02,
+            "admin_holders": [], "holders": ["dana.ortiz@example.com"], "dwd": false}})
+    };
+    let agent = |id: &str,
+                 kind: &str,
+                 name: &str,
+                 active: bool,
+                 knowledge: serde_json::Value,
+                 tools: serde_json::Value,
+                 attributes: serde_json::Value| {
+        json!({"id": id, "kind": kind, "name": name, "owner": null, "identity": "invoker", "run_as": null, "role_mask": null,
+               "audience": [], "audience_unknown": false, "channels": ["workspace"], "autonomy": "supervised", "tools": tools,
+               "knowledge": knowledge, "teams": [], "active": active, "last_used": null, "attributes": attributes})
+    };
+    // Both assistants render links and images in their answers (product behaviour).
+    let rendered = json!([{"tool_id": "google_workspace:tool:rendered_links", "autonomy": "autonomous", "active": true, "attributes": {}}]);
+    let inventory = json!({
+        "provider": "google_workspace", "connection_id": "gw1", "collected_at": "2026-11-25T00:00:00Z",
+        "principals": [
+            user(GW_ADMIN, "it-admin@example.com", "/IT", true, json!([])),
+            user("google_workspace:user:104729385610473829156", "dana.ortiz@example.com", "/Research", false, json!(["MeetNotes AI Assistant"])),
+            app(GW_APP, "MeetNotes AI Assistant", true,
+                json!(["https://www.googleapis.com/auth/calendar.readonly", "https://www.googleapis.com/auth/userinfo.email", "openid"]), false),
+            // Not an AI app: the AI rules do not apply to it, whatever it holds.
+            app("google_workspace:app:55501234567-diagrams.apps.googleusercontent.com", "Diagrams", false,
+                json!(["https://www.googleapis.com/auth/drive"]), true),
+            {"id": GW_DWD, "kind": "service_account", "name": "Domain-wide delegation client 118273650912345678901",
+             "privileged": false, "roles": [],
+             "attributes": {"client_id": "118273650912345678901", "dwd": true, "dwd_scopes": ["https://www.googleapis.com/auth/calendar"], "broad_scopes": false, "ai": false,
+                            "granted_at": "2026-09-14T10:00:00Z", "granted_by": "it-admin@example.com", "seen_in_use": true}},
+            {"id": "google_workspace:gw1:all_users", "kind": "authenticated_users", "name": "Every user in the domain",
+             "privileged": false, "roles": [], "attributes": {}},
+        ],
+        "agents": [
+            agent(GW_GEMINI, "gemini_app", "Gemini app", false,
+                  json!(["google_workspace:drive", "google_workspace:gmail", "google_workspace:calendar"]),
+                  rendered.clone(),
+                  json!({"on_everywhere": false, "org_units_on": [], "groups_on": [], "set_by_admin": true})),
+            agent(GW_NOTEBOOKLM, "notebooklm", "NotebookLM", true, json!(["google_workspace:drive"]), rendered.clone(),
+                  json!({"on_everywhere": false, "org_units_on": ["/Research"], "groups_on": [], "set_by_admin": true, "public_notebooks": []})),
+        ],
+        "tools": [
+            {"id": "google_workspace:tool:rendered_links", "kind": "rendered_output", "name": "Links and images in Gemini answers",
+             "capabilities": ["send_external"], "targets": [], "active": true, "attributes": {"basis": "product behaviour"}},
+        ],
+        "data_stores": [
+            {"id": "google_workspace:drive", "kind": "drive", "name": "Drive", "sensitivity": "confidential", "external_sharing": "allowlisted_domains", "attributes": {}},
+            {"id": "google_workspace:gmail", "kind": "mailbox", "name": "Gmail", "sensitivity": "confidential", "external_sharing": null, "attributes": {}},
+            {"id": "google_workspace:calendar", "kind": "calendar", "name": "Calendar", "sensitivity": "internal", "external_sharing": null, "attributes": {}},
+        ],
+        "grants": [
+            {"holder": GW_APP, "target": "google_workspace:calendar", "permission": "https://www.googleapis.com/auth/calendar.readonly",
+             "level": "read", "scope": "tenant", "consent": "user"},
+        ],
+        "settings": [
+            api("gemini_app.service_status", gw_status("DISABLED", false, &[])),
+            api("notebooklm.service_status", gw_status("DISABLED", false, &["/Research"])),
+            api("ai_studio.service_status", gw_status("DISABLED", false, &[])),
+            api("colab.service_status", gw_status("DISABLED", false, &[])),
+            api("early_access_apps.service_status", gw_status("DISABLED", false, &[])),
+            api("experimental_apps.service_status", gw_status("DISABLED", false, &[])),
+            api("enterprise_service_restrictions.service_status", gw_status("ENABLED", true, &["/", "/IT", "/Legal", "/Research"])),
+            api("search_and_assistant.service_status", gw_status("ENABLED", true, &["/", "/IT", "/Legal", "/Research"])),
+            api("drive_and_docs.service_status", gw_status("ENABLED", true, &["/", "/IT", "/Legal", "/Research"])),
+            api("drive_and_docs.external_sharing", json!({"root": sharing("ALLOWLISTED_DOMAINS"), "org_units": [legal_sharing], "groups": []})),
+            api("drive_and_docs.general_access_default", json!({"root": {"defaultFileAccess": "PRIVATE_TO_OWNER"}, "org_units": [], "groups": []})),
+            api("drive_and_docs.drive_sdk", json!({"root": {"enableDriveSdkApiAccess": false}, "org_units": [], "groups": []})),
+            api("api_controls.unconfigured_third_party_apps", json!({
+                "root": {"accessLevel": "SIGN_IN_ONLY", "accessLevelUnder18": "ACCESS_LEVEL_UNDER18_UNSPECIFIED"},
+                "org_units": [{"org_unit": "/Legal", "accessLevel": "BLOCK_ALL", "accessLevelUnder18": "ACCESS_LEVEL_UNDER18_UNSPECIFIED"}],
+                "groups": []})),
+            api("api_controls.internal_apps", json!({"root": {"trustInternalApps": false}, "org_units": [], "groups": []})),
+            api("api_controls.google_services", json!({"root": {
+                "services": [{"scopesGroup": "DRIVE_ALL", "isEnabled": false}, {"scopesGroup": "GMAIL_ALL", "isEnabled": false}],
+                "restricted": ["DRIVE", "GMAIL"], "high_risk_only": []}, "org_units": [], "groups": []})),
+            api("api_controls.app_approval_requests", json!({"root": {"allowedForAll": "DISABLED"}, "org_units": [], "groups": []})),
+            api("workspace_marketplace.apps_access_options", json!({"root": {"accessLevel": "ALLOW_LISTED_APPS", "allowAllInternalApps": false}, "org_units": [], "groups": []})),
+            api("calendar.external_invitations", json!({"root": {"warnOnInvite": true}, "org_units": [], "groups": []})),
+            audit("gemini_app.regardless_of_license", json!([latest("false")])),
+            audit("gemini.beta_features", json!([latest("false")])),
+            audit("gemini.multi_region_processing", json!([latest("DISABLED")])),
+            audit("gemini_app.conversation_sharing", json!([latest("NONE"),
+                {"org_unit": null, "group": "ai-pilot@example.com", "value": "ENTERPRISE_SHARING", "time": "2026-10-02T09:00:00Z"}])),
+            audit("new_services_auto_enabled", json!([latest("false")])),
+            manual("gemini_app.conversation_history", json!({"history_on": true, "retention_months": 18})),
+            manual("gemini_app.temporary_chats", json!(false)),
+        ],
+        "untrusted_inputs": [
+            {"id": "google_workspace:input:external_email", "kind": "inbound_email", "name": "Email from outside the domain",
+             "reaches": [], "unauthenticated": true, "attributes": {}},
+            {"id": "google_workspace:input:shared_documents", "kind": "shared_document", "name": "Files shared from outside the domain",
+             "reaches": [], "unauthenticated": false, "attributes": {}},
+            {"id": "google_workspace:input:calendar_invites", "kind": "calendar_invite", "name": "Calendar invitations from outside the domain",
+             "reaches": [], "unauthenticated": true, "attributes": {"warn_on_invite": true}},
+        ],
+        "teams": [],
+        "coverage": coverage,
+    });
+    serde_json::from_value(inventory).expect("fixture matches the model")
+}
+
+fn gw_setting<'a>(inv: &'a mut Inventory, key: &str) -> &'a mut AiSetting {
+    let key = format!("google_workspace.{key}");
+    inv.settings
+        .iter_mut()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no setting {key}"))
+}
+
+/// The value of a Google Workspace setting, to change in place.
+fn gw_value<'a>(inv: &'a mut Inventory, key: &str) -> &'a mut serde_json::Value {
+    &mut gw_setting(inv, key).value
+}
+
+/// The latest audit-log change of a setting, one entry for the top organisational unit.
+fn gw_latest(inv: &mut Inventory, key: &str, value: &str) {
+    *gw_value(inv, key) =
+        json!([{"org_unit": "Example Corp", "group": null, "value": value, "time": "2026-11-20T09:00:00Z"}]);
+}
+
+/// Gemini app on for the Sales unit, as the connector models it: the agent is active and mail
+/// from outside reaches it.
+fn gw_gemini_on(inv: &mut Inventory) {
+    *gw_value(inv, "gemini_app.service_status") = gw_status("DISABLED", false, &["/Sales"]);
+    let gemini = agent_mut(inv, GW_GEMINI);
+    gemini.active = true;
+    gemini.attributes.insert("org_units_on".into(), json!(["/Sales"]));
+    input_mut(inv, "google_workspace:input:external_email")
+        .reaches
+        .push(GW_GEMINI.into());
+}
+
+fn gw_workspace_agent(owner_in_domain: bool) -> Agent {
+    serde_json::from_value(json!({
+        "id": "google_workspace:agent:audit:agent-7f3a", "kind": "workspace_agent", "name": "Expense filer",
+        "owner": if owner_in_domain { "dana.ortiz@example.com" } else { "builder@partner.example" },
+        "identity": "unknown", "run_as": null, "role_mask": null, "audience": [], "audience_unknown": true,
+        "channels": [], "autonomy": "autonomous", "tools": [], "knowledge": [], "teams": [], "active": true,
+        "last_used": "2026-11-20T10:00:00Z",
+        "attributes": {"agent_type": "WORKSPACE_FLOW", "owner_in_domain": owner_in_domain, "applications": ["drive", "gmail"],
+                       "event_names": ["view", "send"], "events": 42, "resources_touched": ["Q3 expenses"]}}))
+    .unwrap()
+}
+
+fn google_cases() -> Vec<(&'static str, Break)> {
+    vec![
+        ("GWS-AI-001", |i| {
+            principal_attr(i, GW_APP, "full_drive", json!(true));
+            principal_attr(
+                i,
+                GW_APP,
+                "scopes",
+                json!(["https://www.googleapis.com/auth/drive", "openid"]),
+            );
+        }),
+        ("GWS-AI-026", |i| {
+            principal_attr(i, GW_APP, "full_gmail", json!(true));
+            principal_attr(i, GW_APP, "admin_holders", json!(["it-admin@example.com"]));
+        }),
+        ("GWS-AI-002", |i| principal_attr(i, GW_APP, "anonymous", json!(true))),
+        ("GWS-AI-003", |i| {
+            principal_attr(i, GW_APP, "native", json!(true));
+            principal_attr(
+                i,
+                GW_APP,
+                "scopes",
+                json!(["https://www.googleapis.com/auth/drive.file"]),
+            );
+        }),
+        ("GWS-AI-030", |i| principal_attr(i, GW_APP, "admin_scopes", json!(true))),
+        ("GWS-AI-004", |i| {
+            gw_value(i, "api_controls.unconfigured_third_party_apps")["org_units"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"org_unit": "/Contractors", "accessLevel": "ALLOW_ALL", "accessLevelUnder18": "ACCESS_LEVEL_UNDER18_UNSPECIFIED"}));
+        }),
+        ("GWS-AI-005", |i| {
+            gw_value(i, "api_controls.google_services")["root"]["restricted"] = json!(["DRIVE"])
+        }),
+        ("GWS-AI-006", |i| {
+            gw_value(i, "api_controls.google_services")["root"]["high_risk_only"] = json!(["DRIVE"])
+        }),
+        ("GWS-AI-007", |i| {
+            // A group-scoped policy overrides the organisational units.
+            gw_value(i, "api_controls.internal_apps")["groups"] =
+                json!([{"group": "devs@example.com", "trustInternalApps": true}])
+        }),
+        ("GWS-AI-008", |i| {
+            gw_value(i, "workspace_marketplace.apps_access_options")["root"]["accessLevel"] = json!("ALLOW_ALL")
+        }),
+        ("GWS-AI-009", |i| {
+            principal_attr(i, GW_DWD, "broad_scopes", json!(true));
+            principal_attr(i, GW_DWD, "dwd_scopes", json!(["https://mail.google.com/"]));
+        }),
+        ("GWS-AI-010", |i| {
+            *gw_value(i, "gemini_app.service_status") = gw_status("ENABLED", true, &["/", "/IT", "/Legal", "/Research"])
+        }),
+        ("GWS-AI-011", |i| {
+            gw_latest(i, "gemini_app.regardless_of_license", "true")
+        }),
+        ("GWS-AI-012", |i| gw_latest(i, "gemini.beta_features", "true")),
+        ("GWS-AI-013", |i| {
+            *gw_value(i, "experimental_apps.service_status") = gw_status("DISABLED", false, &["/Research"])
+        }),
+        ("GWS-AI-014", |i| {
+            *gw_value(i, "enterprise_service_restrictions.service_status") = gw_status("DISABLED", false, &[])
+        }),
+        ("GWS-AI-015", |i| {
+            let v = gw_value(i, "ai_studio.service_status");
+            *v = gw_status("ENABLED", true, &["/", "/IT", "/Legal", "/Research"]);
+            v["set_by_admin"] = json!(false);
+        }),
+        ("GWS-AI-016", |i| {
+            gw_gemini_on(i);
+            let root = &mut gw_value(i, "drive_and_docs.external_sharing")["root"];
+            root["externalSharingMode"] = json!("ALLOWED");
+            root["allowPublishingFiles"] = json!(true);
+        }),
+        ("GWS-AI-017", |i| {
+            gw_latest(i, "gemini_app.conversation_sharing", "CONSUMER_SHARING")
+        }),
+        ("GWS-AI-018", |i| {
+            *gw_value(i, "gemini_app.conversation_history") = json!({"history_on": true, "retention_months": 3})
+        }),
+        ("GWS-AI-019", |i| {
+            gw_latest(i, "gemini.multi_region_processing", "ENABLED")
+        }),
+        ("GWS-AI-020", |i| {
+            gw_value(i, "calendar.external_invitations")["root"]["warnOnInvite"] = json!(false)
+        }),
+        ("GWS-AI-021", |i| {
+            gw_value(i, "drive_and_docs.drive_sdk")["root"]["enableDriveSdkApiAccess"] = json!(true)
+        }),
+        ("GWS-AI-022", |i| {
+            principal_attr(i, GW_ADMIN, "ai_apps", json!(["MeetNotes AI Assistant"]))
+        }),
+        ("GWS-AI-024", |i| {
+            gw_value(i, "api_controls.app_approval_requests")["root"]["allowedForAll"] = json!("ENABLED")
+        }),
+        ("GWS-AI-025", |i| gw_latest(i, "new_services_auto_enabled", "true")),
+        ("GWS-AI-027", |i| i.agents.push(gw_workspace_agent(true))),
+        ("GWS-AI-028", |i| i.agents.push(gw_workspace_agent(false))),
+        ("GWS-AI-029", |i| {
+            attr(
+                i,
+                GW_NOTEBOOKLM,
+                "public_notebooks",
+                json!([{"title": "Board pack Q3", "id": "nb-91", "visibility": "anyone_with_link",
+                        "actor": "dana.ortiz@example.com", "time": "2026-11-02T12:00:00Z"}]),
+            )
+        }),
+        ("GWS-AI-031", |i| {
+            *gw_value(i, "gemini_app.temporary_chats") = json!(true)
+        }),
+        ("GWS-PATH-001", gw_gemini_on),
+    ]
+}
+
+#[test]
+fn unattested_manual_gemini_settings_are_not_assessed() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_google();
+    for key in ["gemini_app.conversation_history", "gemini_app.temporary_chats"] {
+        let s = gw_setting(&mut inv, key);
+        s.value = serde_json::Value::Null;
+        s.evidence = Evidence::Manual;
+        s.as_of = None;
+    }
+    for rule in ["GWS-AI-018", "GWS-AI-031"] {
+        let r = outcomes(&rules, &inv, rule);
+        assert_eq!(r.len(), 1, "{rule}: {r:?}");
+        assert_eq!(r[0].1, Outcome::NotAssessed, "{rule}: {r:?}");
+        assert!(r[0].2.as_deref().unwrap().contains("Admin console"), "{rule}: {r:?}");
+    }
+}
+
+#[test]
+fn audit_log_settings_without_a_change_in_180_days_are_not_assessed() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_google();
+    for key in [
+        "gemini_app.regardless_of_license",
+        "gemini.beta_features",
+        "gemini_app.conversation_sharing",
+        "gemini.multi_region_processing",
+        "new_services_auto_enabled",
+    ] {
+        let s = gw_setting(&mut inv, key);
+        s.value = serde_json::Value::Null;
+        s.evidence = Evidence::Unavailable;
+        s.as_of = None;
+    }
+    for rule in ["GWS-AI-011", "GWS-AI-012", "GWS-AI-017", "GWS-AI-019", "GWS-AI-025"] {
+        let r = outcomes(&rules, &inv, rule);
+        assert_eq!(r.len(), 1, "{rule}: {r:?}");
+        assert_eq!(r[0].1, Outcome::NotAssessed, "{rule}: {r:?}");
+        assert!(r[0].2.as_deref().unwrap().contains("180-day"), "{rule}: {r:?}");
+    }
+}
+
+#[test]
+fn google_policy_settings_that_were_not_read_are_not_assessed() {
+    // The Policy API answered nothing (the coverage record says collected, e.g. a partial
+    // read): no rule on a Policy API setting may pass on the absence.
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_google();
+    inv.settings.retain(|s| s.evidence != Evidence::Api);
+    for rule in [
+        "GWS-AI-004",
+        "GWS-AI-005",
+        "GWS-AI-006",
+        "GWS-AI-007",
+        "GWS-AI-008",
+        "GWS-AI-010",
+        "GWS-AI-013",
+        "GWS-AI-014",
+        "GWS-AI-015",
+        "GWS-AI-016",
+        "GWS-AI-020",
+        "GWS-AI-021",
+        "GWS-AI-024",
+    ] {
+        let r = outcomes(&rules, &inv, rule);
+        assert_eq!(r.len(), 1, "{rule}: {r:?}");
+        assert_eq!(r[0].1, Outcome::NotAssessed, "{rule}: {r:?}");
+        assert!(r[0].2.as_deref().unwrap().contains("Policy API"), "{rule}: {r:?}");
+    }
+}
+
+#[test]
+fn an_admin_whose_tokens_were_not_read_is_not_assessed() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_google();
+    principal_attr(&mut inv, GW_ADMIN, "tokens_read", json!(false));
+    let r = outcomes(&rules, &inv, "GWS-AI-022");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].1, Outcome::NotAssessed, "{r:?}");
+}
+
+#[test]
+fn the_gemini_injection_path_runs_from_external_mail_through_gemini_to_rendered_links() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_google();
+    gw_gemini_on(&mut inv);
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    let f = eval.findings.iter().find(|f| f.rule_id == "GWS-PATH-001").unwrap();
+    let ids: Vec<&str> = f.path.as_ref().unwrap().nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "google_workspace:input:external_email",
+            GW_GEMINI,
+            "google_workspace:tool:rendered_links",
+            "gw1:external"
+        ]
+    );
+    assert!(
+        f.evidence["also_reaches"].to_string().contains("google_workspace:"),
+        "{}",
+        f.evidence
+    );
+}
+
+#[test]
+fn files_shared_in_from_outside_reach_notebooklm_on_the_same_path() {
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_google();
+    gw_value(&mut inv, "drive_and_docs.external_sharing")["root"]["allowReceivingExternalFiles"] = json!(true);
+    input_mut(&mut inv, "google_workspace:input:shared_documents")
+        .reaches
+        .push(GW_NOTEBOOKLM.into());
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    let f = eval.findings.iter().find(|f| f.rule_id == "GWS-PATH-001").unwrap();
+    let ids: Vec<&str> = f.path.as_ref().unwrap().nodes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids[..2], ["google_workspace:input:shared_documents", GW_NOTEBOOKLM]);
+}
+
+#[test]
+fn google_the_connections_own_delegation_grant_is_not_judged() {
+    // aispm's service account shows in the admin log like any other delegated client.
+    let rules = RuleSet::builtin().unwrap();
+    let mut inv = hardened_google();
+    principal_attr(&mut inv, GW_DWD, "broad_scopes", json!(true));
+    principal_attr(&mut inv, GW_DWD, "this_connection", json!(true));
+    let r = outcomes(&rules, &inv, "GWS-AI-009");
+    assert!(!r.iter().any(|(_, o, _)| *o == Outcome::Fail), "{r:?}");
 }

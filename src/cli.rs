@@ -295,6 +295,37 @@ pub enum ConnectCommand {
     /// the JWT bearer flow (an integration user and the app's private key) or client
     /// credentials (on the org's My Domain). See the README for the least-privilege set-up.
     Salesforce(SalesforceArgs),
+    /// Google Workspace (Gemini, NotebookLM, third-party AI apps, sharing) through a service
+    /// account with domain-wide delegation, acting as a super admin. See the README for the
+    /// scopes to delegate.
+    GoogleWorkspace(GoogleWorkspaceArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct GoogleWorkspaceArgs {
+    /// The tenant's slug (see `aispm tenant add`).
+    #[arg(long)]
+    pub tenant: String,
+    /// The service account's JSON key file (its token_uri says where tokens come from).
+    #[arg(long)]
+    pub service_account_key: PathBuf,
+    /// The super admin the service account acts as (the Policy API answers super admins only).
+    #[arg(long)]
+    pub admin_email: String,
+    /// The customer id, e.g. C01abc234 (default: my_customer, the admin's own).
+    #[arg(long)]
+    pub customer_id: Option<String>,
+    /// Replaces https://admin.googleapis.com and https://cloudidentity.googleapis.com (a proxy,
+    /// or the simulator).
+    #[arg(long)]
+    pub api_base_url: Option<String>,
+    /// Requests per second (default 4).
+    #[arg(long, value_parser = parse_rps)]
+    pub max_rps: Option<f64>,
+    /// Leave out the third-party app tokens inventory, and with it the one delegated scope
+    /// that is not read-only (admin.directory.user.security, which can also sign users out).
+    #[arg(long)]
+    pub no_tokens_inventory: bool,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,7 @@ mod output;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Parser;
 use cli::*;
-use connectors::{m365, salesforce, servicenow};
+use connectors::{google_workspace, m365, salesforce, servicenow};
 use service::schedules::ScheduleKind;
 use service::{Caller, Config, EndpointPolicy, FindingFilter, NewConnection, Role, ScanProgress, Service};
 use std::collections::BTreeMap;
@@ -206,6 +206,44 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let id = svc.connect(&svc.scope(&Caller::Local, &a.tenant).await?, new).await?;
             println!("{id}");
             eprintln!("connected {label} to tenant {}", a.tenant);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Connect(ConnectCommand::GoogleWorkspace(a)) => {
+            let svc = open().await?;
+            let path = &a.service_account_key;
+            let key = read_secret(None, Some(path), "service account key")?;
+            // Checked here so a wrong file is named now, not at the first scan.
+            let account = google_workspace::auth::ServiceAccount::from_key_file(&key)
+                .map_err(|e| anyhow!("--service-account-key {}: {e}", path.display()))?;
+            if let Some(base) = &a.api_base_url {
+                url::Url::parse(base).with_context(|| format!("--api-base-url {base:?} is not a URL"))?;
+            }
+            let mut settings = serde_json::json!({"admin_email": a.admin_email.trim()});
+            for (name, value) in [("customer_id", &a.customer_id), ("api_base_url", &a.api_base_url)] {
+                if let Some(v) = value {
+                    settings[name] = serde_json::json!(v.trim().trim_end_matches('/'));
+                }
+            }
+            if let Some(rps) = a.max_rps {
+                settings["max_rps"] = serde_json::json!(rps);
+            }
+            if a.no_tokens_inventory {
+                settings["tokens_inventory"] = serde_json::json!("off");
+            }
+            let domain = a.admin_email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
+            let label = format!("Google Workspace {domain}");
+            let new = NewConnection {
+                provider: google_workspace::PROVIDER.into(),
+                label: label.clone(),
+                settings,
+                secrets: BTreeMap::from([(google_workspace::SERVICE_ACCOUNT_KEY.to_string(), key)]),
+            };
+            let id = svc.connect(&svc.scope(&Caller::Local, &a.tenant).await?, new).await?;
+            println!("{id}");
+            eprintln!(
+                "connected {label} to tenant {} (service account {}, client id {})",
+                a.tenant, account.client_email, account.client_id
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Connections(a) => {

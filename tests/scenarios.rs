@@ -422,3 +422,168 @@ async fn salesforce_clean_fires_no_rule_and_leaves_nothing_unassessed() {
     assert_clean(&eval);
     assert!(eval.count(Outcome::Pass) > 20);
 }
+
+/// A Google Workspace scan of `scenario` through the real connector, and what the simulator
+/// saw of it.
+async fn google_inventory(scenario: &str, settings: serde_json::Value) -> (schemas::Inventory, serde_json::Value) {
+    let sim = sandbox::google_workspace::simulated_connection(scenario).await.unwrap();
+    let mut merged = sim.settings.clone();
+    for (k, v) in settings.as_object().unwrap() {
+        merged[k] = v.clone();
+    }
+    let spec = ConnectionSpec {
+        id: "gw".into(),
+        provider: "google_workspace".into(),
+        settings: merged,
+        secrets: sim.secrets.clone(),
+    };
+    let inv = read_inventory(&spec).await;
+    let stats = reqwest::get(format!("{}/__sandbox/stats", sim.server.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (inv, stats)
+}
+
+#[tokio::test]
+async fn google_risky_fires_every_google_rule_within_what_google_describes() {
+    let rules = RuleSet::builtin().unwrap();
+    let (inv, stats) = google_inventory("risky", json!({"max_rps": 500.0})).await;
+    // Every request was one the discovery documents describe, none wrote, and the write-capable
+    // tokens scope travelled alone in a token of its own.
+    assert_eq!(stats["violations"], json!([]), "{stats}");
+    assert_eq!(stats["writes"], 0);
+    let scopes: Vec<&str> = stats["tokens_scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    let security = "https://www.googleapis.com/auth/admin.directory.user.security";
+    assert!(scopes.contains(&security), "{scopes:?}");
+    assert!(
+        scopes.iter().all(|s| *s == security || !s.contains(security)),
+        "{scopes:?}"
+    );
+    let eval = evaluate(&rules, std::slice::from_ref(&inv), chrono::Utc::now());
+    let failed: BTreeSet<&str> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fail)
+        .map(|r| r.rule_id.as_str())
+        .collect();
+    // The two rules on settings no API returns cannot fail before an admin attests them.
+    let manual = ["GWS-AI-018", "GWS-AI-031"];
+    let not_fired: Vec<&str> = rules
+        .rules
+        .iter()
+        .filter(|r| r.meta.provider == "google_workspace" && !manual.contains(&r.meta.id.as_str()))
+        .map(|r| r.meta.id.as_str())
+        .filter(|id| !failed.contains(id))
+        .collect();
+    assert!(not_fired.is_empty(), "did not fire on risky: {not_fired:?}");
+    for id in manual {
+        assert!(
+            eval.results
+                .iter()
+                .any(|r| r.rule_id == id && r.outcome == Outcome::NotAssessed),
+            "{id} is not assessed, never passed"
+        );
+    }
+    // The shadow-AI app is judged by app and by how many granted it.
+    let app = inv
+        .principals
+        .iter()
+        .find(|p| p.name == "MeetNotes AI Assistant")
+        .unwrap();
+    assert_eq!(app.attributes["user_count"], 6);
+    assert_eq!(app.attributes["full_gmail"], true);
+    // The audit log's agent, owned outside the domain, with what it touched.
+    let agent = inv.agents.iter().find(|a| a.kind == "workspace_agent").unwrap();
+    assert_eq!(agent.name, "Inbox Triage Agent");
+    assert_eq!(agent.attributes["owner_in_domain"], false);
+    assert!(agent.attributes["resources_touched"]
+        .to_string()
+        .contains("Salary bands FY27"));
+    // Settings say how they are known.
+    let evidence = |key: &str| {
+        inv.settings
+            .iter()
+            .find(|s| s.key == key)
+            .map(|s| (s.evidence, s.as_of.is_some()))
+    };
+    assert_eq!(
+        evidence("google_workspace.gemini_app.service_status"),
+        Some((schemas::Evidence::Api, false))
+    );
+    assert_eq!(
+        evidence("google_workspace.gemini_app.regardless_of_license"),
+        Some((schemas::Evidence::AuditLogInferred, true))
+    );
+    assert_eq!(
+        evidence("google_workspace.gemini_app.conversation_history"),
+        Some((schemas::Evidence::Manual, false))
+    );
+    let path = eval
+        .findings
+        .iter()
+        .find(|f| f.rule_id == "GWS-PATH-001")
+        .expect("the injection path");
+    let p = path.path.as_ref().unwrap();
+    assert_eq!(p.nodes.first().map(|n| n.kind.as_str()), Some("untrusted_input"));
+}
+
+#[tokio::test]
+async fn google_clean_fires_only_what_gemini_being_on_implies() {
+    let rules = RuleSet::builtin().unwrap();
+    let (inv, stats) = google_inventory("clean", json!({"max_rps": 500.0})).await;
+    assert_eq!(stats["violations"], json!([]), "{stats}");
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    // Gemini is on for Engineering: mail from outside reaches it whatever the settings (no
+    // setting stops it), so the two exposure-path rules stand; nothing else fires.
+    let fired: BTreeSet<&str> = eval.findings.iter().map(|f| f.rule_id.as_str()).collect();
+    assert_eq!(fired, BTreeSet::from(["GWS-PATH-001", "XPATH-002"]), "{fired:?}");
+    let unassessed: BTreeSet<&str> = eval
+        .results
+        .iter()
+        .filter(|r| r.outcome == Outcome::NotAssessed)
+        .map(|r| r.rule_id.as_str())
+        .collect();
+    assert_eq!(
+        unassessed,
+        BTreeSet::from(["GWS-AI-018", "GWS-AI-031"]),
+        "only the manual checks"
+    );
+}
+
+#[tokio::test]
+async fn google_without_the_tokens_inventory_never_asks_for_its_scope() {
+    let rules = RuleSet::builtin().unwrap();
+    let (inv, stats) = google_inventory("risky", json!({"max_rps": 500.0, "tokens_inventory": "off"})).await;
+    let scopes = stats["tokens_scopes"].to_string();
+    assert!(!scopes.contains("admin.directory.user.security"), "{scopes}");
+    let tokens = inv
+        .coverage
+        .iter()
+        .find(|c| c.resource == "google_workspace.tokens")
+        .unwrap();
+    assert_eq!(tokens.status, schemas::CoverageStatus::Unavailable);
+    let eval = evaluate(&rules, &[inv], chrono::Utc::now());
+    for id in ["GWS-AI-001", "GWS-AI-022"] {
+        assert!(
+            !eval
+                .results
+                .iter()
+                .any(|r| r.rule_id == id && r.outcome == Outcome::Fail),
+            "{id} cannot fail on tokens not read"
+        );
+        assert!(
+            eval.results
+                .iter()
+                .any(|r| r.rule_id == id && r.outcome == Outcome::NotAssessed),
+            "{id}"
+        );
+    }
+}

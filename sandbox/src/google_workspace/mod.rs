@@ -769,6 +769,23 @@ async fn revoke_delegation(State(state): State<Shared>, Json(body): Json<Value>)
     Json(json!({"delegated_scopes": s.config.delegated_scopes}))
 }
 
+/// `{"scopes": [...]}`: adds scopes to the delegation grant (an admin granting them again).
+async fn delegate(State(state): State<Shared>, Json(body): Json<Value>) -> Json<Value> {
+    let mut s = lock(&state);
+    for scope in body
+        .get("scopes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !s.config.delegated_scopes.iter().any(|d| d == scope) {
+            s.config.delegated_scopes.push(scope.to_string());
+        }
+    }
+    Json(json!({"delegated_scopes": s.config.delegated_scopes}))
+}
+
 /// Ends every access token now (the next API call answers 401).
 async fn expire_tokens(State(state): State<Shared>) -> StatusCode {
     let mut s = lock(&state);
@@ -803,6 +820,7 @@ fn router(config: SimConfig, scenario: Scenario) -> Router {
         .route("/__sandbox/stats", get(stats))
         .route("/__sandbox/throttle", post(throttle))
         .route("/__sandbox/revoke_delegation", post(revoke_delegation))
+        .route("/__sandbox/delegate", post(delegate))
         .route("/__sandbox/expire_tokens", post(expire_tokens))
         .route("/__sandbox/scenario/{name}", post(switch_scenario))
         .fallback(api)

@@ -12,6 +12,8 @@ use store::{ScanStatus, SecretBox, Store};
 
 /// A throttle wait longer than this parks the scan in the queue instead of holding a worker.
 const PARK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often a resource still being read reports the requests it has made.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Everything a worker needs.
 pub struct Runtime {
@@ -198,7 +200,23 @@ pub async fn collect(rt: &Runtime, scan_id: &str, last_try: bool) -> Result<(), 
             continue; // fetched before a crash or an earlier attempt
         }
         let sent_before = stats.requests();
-        let fetched = collector.fetch(resource, &parts).await;
+        // A long read (one request per user, for tens of thousands of users) shows its
+        // requests as they go, so progress does not stall on one resource.
+        let fetched = {
+            let fetch = collector.fetch(resource, &parts);
+            tokio::pin!(fetch);
+            loop {
+                tokio::select! {
+                    fetched = &mut fetch => break fetched,
+                    _ = tokio::time::sleep(PROGRESS_EVERY) => {
+                        let mut live: store::entities::scan::ActiveModel = scan.clone().into();
+                        live.requests = Set(spent(&parts) + scan.requests_lost + (stats.requests() - sent_before) as i64);
+                        // Progress only: a failed write here changes nothing the scan relies on.
+                        let _ = rt.store.update_unfinished_scan(live).await;
+                    }
+                }
+            }
+        };
         keep_rotated_secrets(rt, &spec, collector.as_ref(), &mut kept).await?;
         match fetched {
             Ok(part) => {

@@ -463,6 +463,36 @@ async fn a_tenant_admin_connects_scans_and_reads_a_finding_in_a_real_browser() {
         )
         .await;
     assert!(!page.contains(&sf_config.consumer_secret), "no secret on the page");
+    // Google Workspace: the admin picks the downloaded key file; the page reads it into the key
+    // box (no upload of its own), and the connection is checked with Google before it is kept.
+    let gw = sandbox::google_workspace::simulated_connection("risky").await.unwrap();
+    let key_file = std::env::temp_dir().join(format!("aispm-browser-gw-key-{}.json", std::process::id()));
+    std::fs::write(&key_file, &gw.secrets["service_account_key"]).unwrap();
+    d.type_into(
+        "#google_workspace-admin_email",
+        gw.settings["admin_email"].as_str().unwrap(),
+    )
+    .await;
+    d.type_into(
+        "#google_workspace-api_base_url",
+        gw.settings["api_base_url"].as_str().unwrap(),
+    )
+    .await;
+    let picker = d.find("#google_workspace-keyfile").await;
+    d.cmd(
+        reqwest::Method::POST,
+        &format!("/element/{picker}/value"),
+        Some(json!({"text": key_file.to_str().unwrap()})),
+    )
+    .await;
+    shoot(&d, "google-workspace-key").await;
+    d.click("form:has(input[value=google_workspace]) button.connect").await;
+    let page = d
+        .wait_for("<td>Google Workspace example.com", Duration::from_secs(30))
+        .await;
+    let key_line = sandbox::google_workspace::TEST_PRIVATE_KEY_PEM.lines().nth(3).unwrap();
+    assert!(!page.contains(key_line), "the key is not on the page");
+    let _ = std::fs::remove_file(&key_file);
     shoot(&d, "connections").await;
 
     // Scan now: the progress page refreshes itself until the scan completes.

@@ -109,6 +109,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(tenants))
         .route("/static/app.css", get(css))
+        .route("/static/connect.js", get(connect_js))
         .route("/login", get(login_page).post(login))
         .route("/login/link", get(sign_in_link))
         .route("/logout", post(logout))
@@ -145,6 +146,14 @@ async fn css() -> Response {
     (
         [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
         include_str!("static/app.css"),
+    )
+        .into_response()
+}
+
+async fn connect_js() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("static/connect.js"),
     )
         .into_response()
 }
@@ -713,6 +722,14 @@ async fn connect(
         let place = ["instance_url", "directory_id", "login_url"]
             .iter()
             .find_map(|k| settings.get(*k).and_then(Value::as_str))
+            // A Google Workspace domain is named by its admin's domain.
+            .or_else(|| {
+                settings
+                    .get("admin_email")
+                    .and_then(Value::as_str)
+                    .and_then(|e| e.rsplit_once('@'))
+                    .map(|(_, domain)| domain)
+            })
             .unwrap_or("")
             .to_string();
         let new = NewConnection {

@@ -245,7 +245,7 @@ pub const VENDOR: crate::Vendor = crate::Vendor {
         },
         Setting {
             name: "tokens_inventory",
-            label: "Third-party app tokens inventory (on/off)",
+            label: "Third-party app tokens inventory (on or off)",
             kind: SettingKind::Text,
             required: false,
         },

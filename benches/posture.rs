@@ -5,8 +5,11 @@
 //! 2. A scan through the queue against the simulator with a set rate limit: wall time against
 //!    the lower bound (requests made / allowed rate), and the number of requests.
 //!
+//! 3. A scan of a generated Google Workspace domain of 20,000 users through the queue (`--
+//!    google` runs it alone): requests, wall time against requests / rate, progress, memory.
+//!
 //! Options (environment): AISPM_BENCH_USERS, AISPM_BENCH_AGENTS, AISPM_BENCH_ROLES_PER_USER,
-//! AISPM_BENCH_SCAN_AGENTS, AISPM_BENCH_RPS.
+//! AISPM_BENCH_SCAN_AGENTS, AISPM_BENCH_RPS, AISPM_BENCH_GW_USERS, AISPM_BENCH_GW_RPS.
 
 use engine::{evaluate, Outcome, RuleSet};
 use schemas::*;
@@ -391,13 +394,87 @@ fn bench_engine() {
     );
 }
 
-/// One scan through the queue. `client_rps` is the connection's --max-rps; when it is above
+/// A queue and store of their own in a temporary directory, with one tenant.
+async fn bench_runtime(dir: &std::path::Path) -> (Arc<jobs::Runtime>, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let store = store::Store::open(&format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()))
+        .await
+        .unwrap();
+    let queue = jobs::Queue::for_store(&store).await.unwrap();
+    let rt = Arc::new(jobs::Runtime {
+        store,
+        secrets: store::SecretBox::from_key([1; 32]),
+        rules: Arc::new(RuleSet::builtin().unwrap()),
+        queue,
+    });
+    let tenant = rt.store.add_tenant("bench").await.unwrap();
+    (rt, tenant.id)
+}
+
+/// Connects `provider` with `settings` and `secrets`, scans it through the queue and waits for
+/// the end; returns the scan, its wall time and how many times its request count moved while
+/// it ran (the progress a person watching would see).
+async fn queued_scan(
+    rt: &Arc<jobs::Runtime>,
+    tenant_id: &str,
+    provider: &str,
+    settings: &serde_json::Value,
+    secrets: BTreeMap<String, String>,
+) -> (store::entities::scan::Model, Duration, usize) {
+    use store::ScanStatus;
+    let id = store::new_id();
+    let sealed = rt
+        .secrets
+        .seal(&store::SealContext::new(&id, tenant_id, provider, settings), &secrets);
+    rt.store
+        .add_connection(&id, tenant_id, provider, provider, settings, sealed)
+        .await
+        .unwrap();
+    let scan = rt.store.create_scan(tenant_id, &id).await.unwrap();
+    let started = Instant::now();
+    rt.queue
+        .push_collect(jobs::CollectJob {
+            scan_id: scan.id.clone(),
+        })
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let workers = tokio::spawn(jobs::run_workers(rt.clone(), async {
+        let _ = rx.await;
+    }));
+    let mut moves = 0;
+    let mut last = 0;
+    let done = loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let s = rt.store.scan(&scan.id).await.unwrap();
+        if s.requests != last {
+            moves += 1;
+            last = s.requests;
+        }
+        if s.status == ScanStatus::Completed || s.status == ScanStatus::Failed {
+            break s;
+        }
+    };
+    let wall = started.elapsed();
+    tx.send(()).unwrap();
+    let _ = workers.await;
+    (done, wall, moves)
+}
+
+async fn sim_stats(base: &str) -> serde_json::Value {
+    reqwest::get(format!("{base}/__sandbox/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A scan of a generated ServiceNow instance through the queue, against a simulator limited
+/// to `AISPM_BENCH_RPS` requests a second, with the client paced at `client_rps`: above
 /// the simulator's limit the instance answers 429 + Retry-After and the client must recover.
 async fn bench_scan(client_rps: u32) {
-    use jobs::{CollectJob, Queue, Runtime};
     use sandbox::servicenow::{self, scenarios, RateLimit, SimConfig};
-    use store::SecretBox;
-    use store::{ScanStatus, Store};
     let scan_agents = env_usize("AISPM_BENCH_SCAN_AGENTS", 2_000);
     let rps = env_usize("AISPM_BENCH_RPS", 10) as u32;
     let config = SimConfig {
@@ -411,56 +488,11 @@ async fn bench_scan(client_rps: u32) {
         .await
         .unwrap();
     let dir = std::env::temp_dir().join(format!("aispm-bench-{}-{client_rps}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = Store::open(&format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()))
-        .await
-        .unwrap();
-    let queue = Queue::for_store(&store).await.unwrap();
-    let rt = Arc::new(Runtime {
-        store,
-        secrets: SecretBox::from_key([1; 32]),
-        rules: Arc::new(RuleSet::builtin().unwrap()),
-        queue,
-    });
-    let tenant = rt.store.add_tenant("bench").await.unwrap();
-    let id = store::new_id();
+    let (rt, tenant) = bench_runtime(&dir).await;
     let settings = json!({"instance_url": server.base_url, "client_id": config.client_id, "max_rps": client_rps as f64, "page_size": 500, "budget_share": 1.0});
-    let sealed = rt.secrets.seal(
-        &store::SealContext::new(&id, &tenant.id, "servicenow", &settings),
-        &BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]),
-    );
-    rt.store
-        .add_connection(&id, &tenant.id, "servicenow", &server.base_url, &settings, sealed)
-        .await
-        .unwrap();
-    let scan = rt.store.create_scan(&tenant.id, &id).await.unwrap();
-    let started = Instant::now();
-    rt.queue
-        .push_collect(CollectJob {
-            scan_id: scan.id.clone(),
-        })
-        .await
-        .unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let workers = tokio::spawn(jobs::run_workers(rt.clone(), async {
-        let _ = rx.await;
-    }));
-    let done = loop {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let s = rt.store.scan(&scan.id).await.unwrap();
-        if s.status == ScanStatus::Completed || s.status == ScanStatus::Failed {
-            break s;
-        }
-    };
-    let wall = started.elapsed();
-    tx.send(()).unwrap();
-    let _ = workers.await;
-    let stats: serde_json::Value = reqwest::get(format!("{}/__sandbox/stats", server.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let secrets = BTreeMap::from([("client_secret".to_string(), config.client_secret.clone())]);
+    let (done, wall, _) = queued_scan(&rt, &tenant, "servicenow", &settings, secrets).await;
+    let stats = sim_stats(&server.base_url).await;
     // Refused requests cost nothing against the limit; the floor is the accepted ones / rate.
     let accepted = done.requests as f64 - stats["throttled"].as_f64().unwrap_or(0.0);
     let bound = accepted / rps as f64;
@@ -476,6 +508,35 @@ async fn bench_scan(client_rps: u32) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A generated Google Workspace domain through the queue: the per-user token reads are the
+/// heavy part (one request per active user, eight in flight under the client's pace).
+async fn bench_google_scan() {
+    use sandbox::google_workspace::{key_file, scenarios, start, SimConfig};
+    let users = env_usize("AISPM_BENCH_GW_USERS", 20_000);
+    let rps = env_usize("AISPM_BENCH_GW_RPS", 400) as f64;
+    let server = start(SimConfig::default(), scenarios::generated(users), 0)
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("aispm-bench-gw-{}", std::process::id()));
+    let (rt, tenant) = bench_runtime(&dir).await;
+    let settings =
+        json!({"admin_email": sandbox::google_workspace::ADMIN_EMAIL, "api_base_url": server.base_url, "max_rps": rps});
+    let secrets = BTreeMap::from([("service_account_key".to_string(), key_file(&server.base_url))]);
+    let (done, wall, moves) = queued_scan(&rt, &tenant, "google_workspace", &settings, secrets).await;
+    let stats = sim_stats(&server.base_url).await;
+    println!(
+        "google: {users} generated users, client --max-rps {rps}, status {}: {} requests ({} token requests, {} violations), wall {:.1} s, lower bound {:.1} s (requests / rate), progress moved {moves} times, peak RSS {:.0} MiB (simulator included)",
+        done.status,
+        done.requests,
+        stats["token_requests"],
+        stats["violations"].as_array().map(Vec::len).unwrap_or(0),
+        wall.as_secs_f64(),
+        done.requests as f64 / rps,
+        peak_rss_mib()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing useful: run only under bench.
     if !std::env::args().any(|a| a == "--bench") {
@@ -486,9 +547,16 @@ fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         std::env::consts::ARCH
     );
+    // `cargo bench --bench posture -- google` runs that part alone.
+    let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    if only("google") {
+        runtime.block_on(bench_google_scan());
+        return;
+    }
     bench_engine();
     let rps = env_usize("AISPM_BENCH_RPS", 10) as u32;
-    let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(bench_scan(rps));
     runtime.block_on(bench_scan(rps * 2));
+    runtime.block_on(bench_google_scan());
 }

@@ -500,6 +500,15 @@ async fn google_risky_fires_every_google_rule_within_what_google_describes() {
         .unwrap();
     assert_eq!(app.attributes["user_count"], 6);
     assert_eq!(app.attributes["full_gmail"], true);
+    assert!(
+        app.attributes["first_granted"].is_string(),
+        "dated from the token log: {app:?}"
+    );
+    let gemini = inv.agents.iter().find(|a| a.kind == "gemini_app").unwrap();
+    assert!(
+        gemini.last_used.is_some() && gemini.attributes["apps_used"].to_string().contains("gmail"),
+        "{gemini:?}"
+    );
     // The audit log's agent, owned outside the domain, with what it touched.
     let agent = inv.agents.iter().find(|a| a.kind == "workspace_agent").unwrap();
     assert_eq!(agent.name, "Inbox Triage Agent");

@@ -123,6 +123,8 @@ pub struct App {
     pub scopes: BTreeSet<String>,
     /// Numeric user ids of the users who granted it.
     pub holders: BTreeSet<String>,
+    /// The earliest grant the token log shows (tokens carry no date of their own, §2.2).
+    pub first_granted: Option<String>,
 }
 
 /// The apps of the tokens inventory, by client id.
@@ -146,6 +148,7 @@ pub fn apps(parts: &Parts) -> BTreeMap<String, App> {
             native: false,
             scopes: BTreeSet::new(),
             holders: BTreeSet::new(),
+            first_granted: None,
         });
         app.anonymous |= token["anonymous"].as_bool() == Some(true);
         app.native |= token["nativeApp"].as_bool() == Some(true);
@@ -160,6 +163,17 @@ pub fn apps(parts: &Parts) -> BTreeMap<String, App> {
         let holder = text(token, "userKey");
         if !holder.is_empty() {
             app.holders.insert(holder.to_string());
+        }
+    }
+    for e in super::audit::events(parts, "token_events") {
+        if e.name != "authorize" {
+            continue;
+        }
+        let Some(app) = e.text("client_id").and_then(|c| apps.get_mut(&c)) else {
+            continue;
+        };
+        if app.first_granted.as_deref().is_none_or(|t| e.time < t) {
+            app.first_granted = Some(e.time.to_string());
         }
     }
     apps
@@ -313,6 +327,7 @@ pub fn app_principals(parts: &Parts, apps: &BTreeMap<String, App>) -> Vec<Princi
                     ("admin_holders", json!(admin_holders)),
                     ("holders", json!(holders)),
                     ("dwd", json!(false)),
+                    ("first_granted", json!(a.first_granted)),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))

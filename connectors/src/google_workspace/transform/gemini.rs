@@ -86,8 +86,31 @@ fn assistant(
     }
 }
 
+/// When Gemini was last used and in which apps, from the usage log's window (§2.3.3). Counts
+/// are left out: they move with every scan and would read as drift.
+fn usage(parts: &Parts, gemini: &mut Agent) {
+    if !super::collected(parts, "gemini_events") {
+        return;
+    }
+    let mut apps = std::collections::BTreeSet::new();
+    let mut last: Option<&str> = None;
+    for e in super::audit::events(parts, "gemini_events") {
+        if e.name != "feature_utilization" || e.activity["isAgenticAction"].as_bool() == Some(true) {
+            continue;
+        }
+        if let Some(app) = e.text("app_name") {
+            apps.insert(app);
+        }
+        if last.is_none_or(|t| e.time > t) {
+            last = Some(e.time);
+        }
+    }
+    gemini.last_used = last.map(str::to_string);
+    gemini.attributes.insert("apps_used".into(), json!(apps));
+}
+
 pub fn agents(settings: &[AiSetting], parts: &Parts, connection_id: &str) -> Vec<Agent> {
-    let gemini = assistant(
+    let mut gemini = assistant(
         GEMINI_APP,
         "gemini_app",
         "Gemini app",
@@ -109,6 +132,7 @@ pub fn agents(settings: &[AiSetting], parts: &Parts, connection_id: &str) -> Vec
         Value::Null
     };
     notebook.attributes.insert("public_notebooks".into(), public);
+    usage(parts, &mut gemini);
     vec![gemini, notebook]
 }
 

@@ -403,6 +403,10 @@ fn the_rule_loader_names_a_bad_rule_instead_of_panicking() {
                 text = text.chars().take(cut).collect();
             }
         }
+        if let Ok(trace) = std::env::var("AISPM_RANDOM_TRACE") {
+            // A stack overflow aborts the process before any message: keep the input on disk.
+            let _ = std::fs::write(trace, &text);
+        }
         let outcome = catch_unwind(AssertUnwindSafe(|| engine::rules::compile("random.yaml", &text)));
         match outcome {
             Err(_) => panic!("the rule loader panicked (AISPM_RANDOM_SEED={seed}, case {case}):\n{text}"),
@@ -488,4 +492,62 @@ fn header_and_error_parsers_take_any_value() {
         case += 1;
     }
     eprintln!("parsers: {case} random answers");
+}
+
+#[test]
+fn deeply_nested_conditions_are_refused_not_a_crash() {
+    // A parser that recurses once per level overflows its stack on deep enough input, which
+    // no handler can catch: such conditions must be refused before they are parsed.
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("engine/rules/salesforce/prompt-injection-detection-off.yaml"),
+    )
+    .unwrap();
+    for depth in [8usize, 30, 40, 200, 5_000] {
+        for cel in [
+            format!("{}true{}", "(".repeat(depth), ")".repeat(depth)),
+            format!("{}true", "!".repeat(depth)),
+            format!("{}1", "-".repeat(depth)),
+            format!("size({}{})> 0", "[".repeat(depth), "]".repeat(depth)),
+            format!("{}1", "1 + ".repeat(depth)),
+        ] {
+            // Without `needs:` the condition is evaluated, not skipped as not collected.
+            let text = template
+                .lines()
+                .filter(|l| !l.starts_with("needs:"))
+                .map(|l| {
+                    if l.starts_with("when:") {
+                        format!("when: '{cel}'")
+                    } else {
+                        l.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            match engine::rules::compile("deep.yaml", &text) {
+                Ok(rule) => {
+                    assert!(
+                        depth <= 40,
+                        "a condition {depth} deep was accepted: {}",
+                        &cel[..40.min(cel.len())]
+                    );
+                    // What is accepted also evaluates, on an ordinary thread's stack.
+                    let set = RuleSet { rules: vec![rule] };
+                    let inv: schemas::Inventory = serde_json::from_value(
+                        json!({"provider": "salesforce", "connection_id": "c", "collected_at": "2026-12-04T00:00:00Z"}),
+                    )
+                    .unwrap();
+                    let eval = engine::evaluate(&set, &[inv], chrono::Utc::now());
+                    assert_eq!(eval.results.len(), 1, "evaluated once on the connection");
+                }
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(e.contains("deep.yaml"), "{e}");
+                    if depth > 40 {
+                        assert!(e.contains("nested") || e.contains("characters of CEL"), "says why: {e}");
+                    }
+                }
+            }
+        }
+    }
 }

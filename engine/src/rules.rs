@@ -142,6 +142,76 @@ fn line_of(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
+/// The longest CEL expression a rule may hold (the built-in ones stay under 2,000).
+const MAX_CEL_CHARS: usize = 8_000;
+/// How deep a CEL expression may nest (the built-in ones reach 6).
+const MAX_NESTING: usize = 32;
+
+/// How deep an expression nests, read from its text outside string literals: open brackets,
+/// plus a run of unary `!`/`-`, plus the conditionals (`?`) and binary operators chained at
+/// one bracket level (each is a level of the parsed tree).
+fn nesting_depth(source: &str) -> usize {
+    let mut deepest = 0;
+    // Per open bracket: the chain of operators seen at that level.
+    let mut chains: Vec<usize> = vec![0];
+    let mut unary = 0;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => {
+                chains.push(0);
+                unary = 0;
+            }
+            ')' | ']' | '}' => {
+                if chains.len() > 1 {
+                    chains.pop();
+                }
+            }
+            '!' | '-' if chars.peek() != Some(&'=') => unary += 1,
+            '?' | '+' | '*' | '/' | '%' | '<' | '>' | '=' | '&' | '|' => {
+                // `&&`, `||`, `==`, `<=`: one operator.
+                if matches!(chars.peek(), Some('&' | '|' | '=')) {
+                    chars.next();
+                }
+                if let Some(last) = chains.last_mut() {
+                    *last += 1;
+                }
+            }
+            c if c.is_whitespace() => {}
+            _ => unary = 0,
+        }
+        deepest = deepest.max(chains.len() - 1 + chains.iter().sum::<usize>() / 4 + unary);
+    }
+    deepest
+}
+
+/// Parses CEL on a thread with a large stack: the parser spends tens of kilobytes of stack
+/// per nesting level (more in debug builds), beyond what a worker thread has at the depth
+/// [`MAX_NESTING`] allows.
+fn parse_cel(source: &str) -> Result<Program, String> {
+    let owned = source.to_string();
+    std::thread::Builder::new()
+        .name("cel-parse".into())
+        .stack_size(256 << 20)
+        .spawn(move || Program::compile(&owned).map_err(|e| e.to_string()))
+        .map_err(|e| format!("could not start the parser: {e}"))?
+        .join()
+        .map_err(|_| "the parser failed on this expression".to_string())?
+}
+
 /// Parses and compiles one rule file.
 pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
     let error = |line: Option<usize>, reason: String| RuleError {
@@ -164,8 +234,23 @@ pub fn compile(file: &str, text: &str) -> Result<Rule, RuleError> {
         ));
     }
     let program = |key: &str, source: &str| {
-        let compiled = Program::compile(source)
-            .map_err(|e| error(line_of(text, key), format!("{key}: CEL does not parse: {e}")))?;
+        // The CEL parser and evaluator recurse once per level: refuse what would run them out
+        // of stack (an abort no handler can catch) before parsing it.
+        if source.len() > MAX_CEL_CHARS {
+            return Err(error(
+                line_of(text, key),
+                format!("{key}: {} characters of CEL; at most {MAX_CEL_CHARS}", source.len()),
+            ));
+        }
+        let depth = nesting_depth(source);
+        if depth > MAX_NESTING {
+            return Err(error(
+                line_of(text, key),
+                format!("{key}: CEL nested {depth} deep (brackets, negations, conditionals and operator chains); at most {MAX_NESTING}"),
+            ));
+        }
+        let compiled =
+            parse_cel(source).map_err(|e| error(line_of(text, key), format!("{key}: CEL does not parse: {e}")))?;
         let depth = comprehension_depth(compiled.expression());
         if depth > MAX_COMPREHENSION_DEPTH {
             return Err(error(

@@ -392,6 +392,16 @@ fn bench_engine() {
         eval.findings.iter().filter(|f| f.path.is_some()).count(),
         peak_rss_mib()
     );
+    // The one-line summary (median time; the peak is the whole process's so far).
+    println!(
+        "engine: {} principals, {} agents, {} grants, {} rules: {:.2} s, {:.0} MiB peak",
+        inv.principals.len(),
+        inv.agents.len(),
+        inv.grants.len(),
+        rules.rules.len(),
+        times[1].as_secs_f64(),
+        peak_rss_mib()
+    );
 }
 
 /// A queue and store of their own in a temporary directory, with one tenant.
@@ -547,11 +557,15 @@ fn main() {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         std::env::consts::ARCH
     );
-    // `cargo bench --bench posture -- google` runs that part alone.
+    // `cargo bench --bench posture -- google` (or `-- engine`) runs that part alone.
     let only = |name: &str| std::env::args().skip(1).any(|a| a == name);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     if only("google") {
         runtime.block_on(bench_google_scan());
+        return;
+    }
+    if only("engine") {
+        bench_engine();
         return;
     }
     bench_engine();
